@@ -1,0 +1,49 @@
+"""Compose the parts of an experiment from a resolved config: data, neuron factory, network."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import torch.nn as nn
+from hydra.errors import InstantiationException
+from hydra.utils import instantiate
+from omegaconf import DictConfig
+
+from snnbench.data import DataBundle
+from snnbench.errors import ConfigError
+from snnbench.neurons import NeuronFactory
+
+
+@dataclass
+class Experiment:
+    data: DataBundle
+    neuron: NeuronFactory
+    model: nn.Module
+
+
+def instantiate_checked(node: DictConfig, **kwargs: Any) -> Any:
+    """``hydra.utils.instantiate`` that lets our :class:`ConfigError` through unwrapped."""
+    try:
+        return instantiate(node, _convert_="all", **kwargs)
+    except InstantiationException as err:
+        if isinstance(err.__cause__, ConfigError):
+            raise err.__cause__ from None
+        raise
+
+
+def build_experiment(cfg: DictConfig) -> Experiment:
+    """Build the dataset, the neuron factory and the network that ``cfg`` describes."""
+    data = instantiate_checked(cfg.dataset.build, T=cfg.T)
+    neuron = instantiate_checked(cfg.neuron)
+    if neuron.T != data.T:
+        raise ConfigError(
+            f"neuron.T={neuron.T} differs from the data's T={data.T}; neurons take T from the top-level T, "
+            f"remove the neuron.T override (or set T={neuron.T} if the dataset allows it)"
+        )
+    model = instantiate_checked(cfg.model, neuron=neuron, step_shape=data.step_shape, num_classes=data.num_classes)
+    return Experiment(data=data, neuron=neuron, model=model)
+
+
+def count_parameters(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())

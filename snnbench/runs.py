@@ -1,0 +1,117 @@
+"""Run folders: one per resolved config and seed, the unit of truth that tables, plots and resume read.
+
+Layout of ``<runs_dir>/<dataset>/<neuron>/<signature>/seed=<seed>/``::
+
+    config.yaml        the resolved config
+    metrics.jsonl      one JSON line per finished epoch
+    result.json        status (running | done | failed) and the summary of the run
+    checkpoints/last.pt  state after the last finished epoch (model, optimiser, RNG, history)
+    tb/                TensorBoard scalars
+
+The signature is a hash of the resolved config without the seed and without keys that cannot
+change the result (paths, worker counts, progress bars), so a config always maps to one folder.
+Every file is written atomically: to a temporary name, then renamed over the old one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+from omegaconf import DictConfig, OmegaConf
+
+RESULT_SCHEMA_VERSION = 1
+# Keys (at any depth) that do not change what a run computes.
+NON_RESULT_KEYS = frozenset({"data_root", "runs_dir", "root", "num_workers", "progress"})
+
+
+def _strip(node: Any) -> Any:
+    if isinstance(node, dict):
+        return {k: _strip(v) for k, v in node.items() if k not in NON_RESULT_KEYS}
+    if isinstance(node, list):
+        return [_strip(v) for v in node]
+    return node
+
+
+def config_signature(cfg: DictConfig) -> str:
+    """Short hash of the resolved config minus the seed and the keys in ``NON_RESULT_KEYS``."""
+    resolved = OmegaConf.to_container(cfg, resolve=True)
+    resolved.pop("seed", None)
+    text = json.dumps(_strip(resolved), sort_keys=True, default=str)
+    return hashlib.sha1(text.encode()).hexdigest()[:12]
+
+
+def _atomic_write(path: Path, write: Callable[[Path], None]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` so that readers see the old or the new file, never a part."""
+    _atomic_write(path, lambda tmp: tmp.write_text(text))
+
+
+class RunFolder:
+    """The files of one run; see the module docstring for the layout."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+
+    @classmethod
+    def for_config(cls, cfg: DictConfig) -> RunFolder:
+        signature = config_signature(cfg)
+        return cls(Path(cfg.runs_dir) / cfg.dataset.name / cfg.neuron.name / signature / f"seed={cfg.seed}")
+
+    @property
+    def signature(self) -> str:
+        return self.path.parent.name
+
+    @property
+    def result_path(self) -> Path:
+        return self.path / "result.json"
+
+    @property
+    def metrics_path(self) -> Path:
+        return self.path / "metrics.jsonl"
+
+    @property
+    def checkpoint_path(self) -> Path:
+        return self.path / "checkpoints" / "last.pt"
+
+    @property
+    def tensorboard_dir(self) -> Path:
+        return self.path / "tb"
+
+    def read_result(self) -> dict[str, Any] | None:
+        if not self.result_path.exists():
+            return None
+        return json.loads(self.result_path.read_text())
+
+    def write_result(self, result: dict[str, Any]) -> None:
+        atomic_write_text(self.result_path, json.dumps({"schema_version": RESULT_SCHEMA_VERSION, **result}, indent=2))
+
+    def write_config(self, cfg: DictConfig) -> None:
+        atomic_write_text(self.path / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
+
+    def write_metrics(self, history: list[dict[str, Any]]) -> None:
+        atomic_write_text(self.metrics_path, "".join(json.dumps(row) + "\n" for row in history))
+
+    def save_checkpoint(self, state: dict[str, Any]) -> None:
+        _atomic_write(self.checkpoint_path, lambda tmp: torch.save(state, tmp))
+
+    def load_checkpoint(self, map_location: str | torch.device) -> dict[str, Any] | None:
+        if not self.checkpoint_path.exists():
+            return None
+        return torch.load(self.checkpoint_path, map_location=map_location, weights_only=False)
