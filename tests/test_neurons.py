@@ -1,0 +1,81 @@
+"""The neuron zoo: every neuron spikes, passes gradients, and refuses impossible settings."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+from spikingjelly.activation_based import functional, neuron as sj_neuron, surrogate
+
+from snnbench.errors import ConfigError
+from snnbench.neurons import NEURONS, NeuronFactory
+from snnbench.neurons.factory import masked_psn_lambda
+
+ALL = ["if", "lif", "plif", "klif", "glif", "clif", "lif_noreset", "psn", "masked_psn", "sliding_psn"]
+
+
+def test_registry_has_the_papers_neurons():
+    assert sorted(NEURONS) == sorted(ALL)
+
+
+@pytest.mark.parametrize("name", ALL)
+@pytest.mark.parametrize("shape", [(8, 5, 6), (8, 3, 4, 5), (8, 2, 3, 4, 4)], ids=["fc", "conv1d", "conv2d"])
+def test_neuron_spikes_and_passes_gradient(name, shape):
+    torch.manual_seed(0)
+    layer = NeuronFactory(name=name, T=8, surrogate=surrogate.ATan(alpha=2.0))(channels=shape[2])
+    x = (torch.randn(shape) * 2 + 0.5).requires_grad_()
+    spikes = layer(x)
+    assert spikes.shape == x.shape
+    assert set(spikes.unique().tolist()) <= {0.0, 1.0}
+    assert 0 < spikes.mean().item() < 1
+    spikes.sum().backward()
+    assert x.grad is not None and x.grad.abs().sum() > 0
+    functional.reset_net(layer)
+
+
+def test_lif_noreset_follows_its_formula():
+    tau, x = 2.0, torch.tensor([[0.8], [0.8], [0.8], [0.0], [3.0]])
+    spikes = NeuronFactory(name="lif_noreset", T=5, surrogate=surrogate.ATan())(1)(x)
+    h, expected = 0.0, []
+    for x_t in x[:, 0].tolist():
+        h = (1 - 1 / tau) * h + x_t / tau  # no reset: h keeps integrating after a spike
+        expected.append(float(h >= 1.0))
+    assert spikes[:, 0].tolist() == expected == [0.0, 0.0, 0.0, 0.0, 1.0]
+
+
+def test_glif_starts_from_the_papers_gates():
+    glif = NeuronFactory(name="glif", T=4, surrogate=surrogate.Rect())(channels=3).node
+    assert isinstance(glif, sj_neuron.GatedLIFNode)
+    for param, gate in zip((glif.alpha, glif.beta, glif.gamma), (0.6, 0.8, 0.6)):
+        assert torch.allclose(param.sigmoid(), torch.full((3,), (gate - 0.5) * 0.5 + 0.5))
+
+
+def test_masked_psn_schedule_is_the_papers():
+    epochs = 17
+    values = [masked_psn_lambda(e, epochs, ramp=8.0) for e in range(epochs)]
+    assert values[0] == 0.0 and values[1] == 0.5 and values[2] == 1.0 and values[-1] == 1.0
+    assert masked_psn_lambda(0, 1, ramp=8.0) == 1.0
+
+
+def test_factory_sets_masked_psn_lambda_each_epoch():
+    factory = NeuronFactory(name="masked_psn", T=8, surrogate=surrogate.ATan(), k=2, lambda_ramp=8.0)
+    model = torch.nn.Sequential(factory(4), factory(4))
+    factory.start_epoch(model, epoch=1, epochs=33)
+    assert all(math.isclose(m.lambda_.item(), 0.25) for m in model)
+
+
+@pytest.mark.parametrize("name,params,message", [
+    ("masked_psn", {"k": 0}, "k=0 is impossible"),
+    ("sliding_psn", {"k": 0}, "k=0 is impossible"),
+    ("masked_psn", {"k": 9}, "exceeds T=8"),
+    ("lif", {"taux": 2.0}, "does not take"),
+])
+def test_impossible_settings_fail_at_construction(name, params, message):
+    with pytest.raises(ConfigError, match=message):
+        NeuronFactory(name=name, T=8, surrogate=surrogate.ATan(), **params)
+
+
+def test_unknown_neuron_lists_the_choices():
+    with pytest.raises(ConfigError, match="choose one of: clif, glif, if, klif, lif"):
+        NeuronFactory(name="nope", T=8, surrogate=surrogate.ATan())
