@@ -23,6 +23,9 @@ USAGE = """usage: snnbench <command> [args]
 commands:
   train   train one config, or a sweep with -m (Hydra overrides: neuron=psn dataset=seq_digits seed=1 ...)
           `snnbench train --help` lists the config groups and their choices
+  data    `data check dataset=X [overrides]`: what is on disk and what is missing;
+          `data prepare dataset=X T=..`: the one-off download and event-to-frame conversion
+  speed   time neurons (inference, training) over T and N; ratio tables t_LIF / t_X and a figure
 
 examples:
   snnbench train                                   # PSN on the embedded digits, about a minute on CPU
@@ -47,8 +50,37 @@ def _hydra_command(app: Callable[[], None], name: str) -> Callable[[list[str]], 
     return run
 
 
+def _data(args: list[str]) -> None:
+    from hydra import compose, initialize_config_module
+
+    from snnbench.build import instantiate_checked
+
+    if not args or args[0] not in ("check", "prepare"):
+        raise ConfigError("usage: snnbench data check|prepare dataset=<name> [T=.. data_root=.. other overrides]")
+    with initialize_config_module("snnbench.configs", version_base="1.3"):
+        cfg = compose("train", overrides=args[1:])
+    source = instantiate_checked(cfg.dataset.build, T=cfg.T)
+    if args[0] == "prepare":
+        source.prepare()
+        print(f"{cfg.dataset.name} (T={cfg.T}) is prepared under {cfg.data_root}")
+        return
+    checks = source.check()
+    for check in checks:
+        print(f"{'present' if check.present else 'MISSING':>8}  {check.path}  ({check.what})")
+    if not checks:
+        print(f"{cfg.dataset.name}: embedded data, nothing to place on disk")
+
+
+def _speed(args: list[str]) -> None:
+    from snnbench import speed
+
+    speed.main(args)
+
+
 COMMANDS: dict[str, Callable[[list[str]], None]] = {
     "train": _hydra_command(train_app, "train"),
+    "data": _data,
+    "speed": _speed,
 }
 
 
@@ -62,7 +94,11 @@ def main(argv: list[str] | None = None) -> None:
         print(f"snnbench: unknown command '{command}'; choose one of: {', '.join(COMMANDS)}\n\n{USAGE}", file=sys.stderr)
         sys.exit(2)
     training.COMMAND_LINE[:] = ["snnbench", *argv]
-    COMMANDS[command](args)
+    try:
+        COMMANDS[command](args)
+    except ConfigError as err:
+        print(f"snnbench {command}: error: {err}", file=sys.stderr)
+        sys.exit(2)
 
 
 if __name__ == "__main__":

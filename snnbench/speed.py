@@ -1,0 +1,222 @@
+"""``snnbench speed``: simulation time of PSN-family and charge-fire-reset neurons, side by side.
+
+Every neuron comes from the trainer's own factory and runs on ``x`` of shape ``[T, N]`` (N = neurons x batch).
+For each (neuron, T, N) it times inference (no grad) and training (forward + backward), with warm-up,
+several repeats of a block of calls, and the median and spread of the per-call time; ``torch.utils.benchmark``
+synchronises CUDA around every block. As a bound, the PSN formula is also timed as bare tensor operations:
+``addmm`` + threshold forward and its hand-written backward (surrogate derivative and two GEMMs), so the
+output shows how far the library neuron is from the limit of its own formula.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import platform
+import re
+import statistics
+from importlib.metadata import version
+from pathlib import Path
+from typing import Callable
+
+import pandas as pd
+import torch
+from spikingjelly.activation_based import functional, neuron as sj_neuron, surrogate
+from torch.utils import benchmark
+from tqdm import tqdm
+
+from snnbench.errors import ConfigError
+from snnbench.neurons import NEURONS, NeuronFactory
+
+BASELINE = "lif"
+BOUND = "psn_bound"
+DEFAULT_NEURONS = ["if", "lif", "plif", "psn", "masked_psn", "sliding_psn"]
+FULL_T = [2, 4, 8, 16, 32, 64]
+FULL_N = [2**e for e in range(8, 21)]
+CPU_N = [2**e for e in (8, 12, 16, 20)]
+ATAN_ALPHA = 2.0
+
+
+def build_neuron(name: str, T: int, k: int, device: torch.device) -> torch.nn.Module:
+    """A neuron as the trainer builds it; masked PSN fully masked (lambda 1), PSN orders min(k, T)."""
+    params = {"k": min(k, T)} if name in ("masked_psn", "sliding_psn") else {}
+    module = NeuronFactory(name=name, T=T, surrogate=surrogate.ATan(alpha=ATAN_ALPHA), **params)(channels=1)
+    if isinstance(module, sj_neuron.MaskedPSN):
+        module.lambda_ = 1.0
+    return module.to(device)
+
+
+def psn_bound(T: int, N: int, device: torch.device, train: bool) -> Callable[[], None]:
+    """The PSN formula as bare tensor ops: S = Θ(W X + b); backward through the arctan surrogate by hand."""
+    weight, bias = torch.randn(T, T, device=device), torch.full((T, 1), -1.0, device=device)
+    x, grad_s = torch.randn(T, N, device=device), torch.ones(T, N, device=device)
+
+    def forward() -> torch.Tensor:
+        h = torch.addmm(bias, weight, x)
+        (h >= 0).to(x.dtype)
+        return h
+
+    def forward_backward() -> None:
+        h = forward()
+        grad_h = grad_s * (ATAN_ALPHA / 2) / (1 + (math.pi / 2 * ATAN_ALPHA * h) ** 2)
+        grad_h @ x.T, weight.T @ grad_h, grad_h.sum(1)  # dW, dX, db
+
+    return forward_backward if train else forward
+
+
+def neuron_call(module: torch.nn.Module, T: int, N: int, device: torch.device, train: bool) -> Callable[[], None]:
+    x = torch.randn(T, N, device=device, requires_grad=train)
+    grad = torch.ones(T, N, device=device)
+
+    def infer() -> None:
+        with torch.no_grad():
+            module(x)
+        functional.reset_net(module)
+
+    def forward_backward() -> None:
+        module(x).backward(grad)
+        functional.reset_net(module)
+        x.grad = None
+        module.zero_grad(set_to_none=True)
+
+    return forward_backward if train else infer
+
+
+def time_call(fn: Callable[[], None], repeats: int, min_block_s: float, budget_s: float) -> list[float]:
+    """Per-call seconds of timed blocks, each long enough (``min_block_s``) to time reliably: ``repeats``
+    blocks, or as many as fit in ``budget_s`` but never fewer than 3."""
+    timer = benchmark.Timer(stmt="fn()", globals={"fn": fn}, num_threads=torch.get_num_threads())
+    single = timer.timeit(2).median  # warm-up, and a first estimate
+    number = max(1, math.ceil(min_block_s / max(single, 1e-9)))
+    blocks = max(3, min(repeats, int(budget_s / (number * single))))
+    return [timer.timeit(number).median for _ in range(blocks)]
+
+
+def measure(neurons: list[str], Ts: list[int], Ns: list[int], device: torch.device, k: int,
+            repeats: int, min_block_s: float, budget_s: float) -> pd.DataFrame:
+    rows = []
+    grid = [(mode, T, N, name) for mode in ("inference", "training") for T in Ts for N in Ns
+            for name in [*neurons, BOUND]]
+    for mode, T, N, name in tqdm(grid, desc="speed", dynamic_ncols=True):
+        train = mode == "training"
+        fn = psn_bound(T, N, device, train) if name == BOUND else neuron_call(
+            build_neuron(name, T, k, device), T, N, device, train)
+        times = time_call(fn, repeats, min_block_s, budget_s)
+        q1, _, q3 = statistics.quantiles(times, n=4) if len(times) > 1 else (times[0],) * 3
+        rows.append({"mode": mode, "neuron": name, "T": T, "N": N, "median_s": statistics.median(times),
+                     "iqr_s": q3 - q1, "min_s": min(times), "max_s": max(times), "repeats": len(times)})
+    return pd.DataFrame(rows)
+
+
+def ratio_table(df: pd.DataFrame, mode: str) -> pd.DataFrame:
+    """t_LIF / t_X per (T, N) for every neuron X, and t_PSN / t_bound (how far PSN is from its formula)."""
+    wide = df[df["mode"] == mode].pivot_table(index=["T", "N"], columns="neuron", values="median_s")
+    ratios = wide.rdiv(wide[BASELINE], axis=0).drop(columns=[BASELINE])
+    if "psn" in wide:
+        ratios["psn / bound"] = wide["psn"] / wide[BOUND]
+    return ratios.drop(columns=[BOUND])
+
+
+def device_slug(device: torch.device) -> str:
+    name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"cpu-{platform.machine()}-{torch.get_num_threads()}threads"
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+
+
+def environment(device: torch.device) -> dict[str, object]:
+    return {
+        "device": str(device),
+        "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or platform.machine(),
+        "threads": torch.get_num_threads(), "platform": platform.platform(), "python": platform.python_version(),
+        **{name: version(name) for name in ("torch", "spikingjelly", "snnbench")},
+    }
+
+
+def plot_ratios(df: pd.DataFrame, neurons: list[str], path: Path) -> None:
+    """Paper-style figure: t_LIF / t_X against N, one curve per T; a row per mode, a column per neuron."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    shown = [n for n in neurons if n != BASELINE]
+    fig, axes = plt.subplots(2, len(shown), figsize=(3.2 * len(shown), 6), squeeze=False, sharex=True)
+    markers = "os^vD<>p"
+    for row, mode in enumerate(("inference", "training")):
+        ratios = ratio_table(df, mode)
+        for col, name in enumerate(shown):
+            ax = axes[row][col]
+            for i, (T, group) in enumerate(ratios[name].groupby(level="T")):
+                ax.plot(group.index.get_level_values("N"), group.values, marker=markers[i % len(markers)],
+                        color=str(0.75 * i / max(1, len(ratios.index.unique('T')) - 1)), label=f"T={T}")
+            ax.axhline(1.0, color="black", linewidth=0.8, linestyle=":")
+            ax.set_xscale("log", base=2)
+            ax.set_title(f"{name}, {mode}", fontsize=9)
+            ax.set_xlabel("N")
+        axes[row][0].set_ylabel(f"t_{BASELINE} / t_neuron")
+    axes[0][-1].legend(fontsize=7)
+    fig.tight_layout()
+    for suffix in (".png", ".pdf"):
+        fig.savefig(path.with_suffix(suffix), dpi=120)
+    plt.close(fig)
+
+
+def _int_list(text: str) -> list[int]:
+    return [int(eval(v, {"__builtins__": {}})) for v in text.split(",")]  # accepts 2**10
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="snnbench speed",
+        description="Time PSN-family and charge-fire-reset neurons (inference and training) over a grid of "
+                    "T and N = neurons x batch, and write t_LIF / t_X ratio tables, a CSV and a figure.",
+        epilog="Default grid: T in 2..64 and N in 2^8, 2^12, 2^16, 2^20 on CPU; --full (the default on CUDA) "
+               "takes every power of two from 2^8 to 2^20.",
+    )
+    parser.add_argument("--neurons", default=",".join(DEFAULT_NEURONS),
+                        help=f"comma-separated neuron names (must include {BASELINE}); default %(default)s")
+    parser.add_argument("--T", default=",".join(map(str, FULL_T)), help="time steps; default %(default)s")
+    parser.add_argument("--N", default=None, help="neuron counts, e.g. 256,2**12; overrides the grid")
+    parser.add_argument("--full", action="store_true", help="N = every power of two from 2^8 to 2^20")
+    parser.add_argument("--k", type=int, default=2, help="order of masked and sliding PSN (capped at T); default 2")
+    parser.add_argument("--repeats", type=int, default=7, help="timed blocks per measurement; default %(default)s")
+    parser.add_argument("--min-block-s", type=float, default=0.05, help="shortest timed block in seconds; default %(default)s")
+    parser.add_argument("--budget-s", type=float, default=2.0,
+                        help="time per measurement after which fewer blocks are timed (at least 3); default %(default)s")
+    parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    parser.add_argument("--out", type=Path, default=Path("results/speed"),
+                        help="results go to OUT/<device>/; default %(default)s")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str]) -> None:
+    args = parse_args(argv)
+    neurons = args.neurons.split(",")
+    unknown = [n for n in neurons if n not in NEURONS]
+    if unknown:
+        raise ConfigError(f"unknown neuron(s) {unknown}; choose from: {', '.join(sorted(NEURONS))}")
+    if BASELINE not in neurons:
+        raise ConfigError(f"--neurons must include the baseline '{BASELINE}'")
+    device = torch.device("cuda" if args.device == "auto" and torch.cuda.is_available() else
+                          "cpu" if args.device == "auto" else args.device)
+    Ts = _int_list(args.T)
+    Ns = _int_list(args.N) if args.N else FULL_N if args.full or device.type == "cuda" else CPU_N
+
+    df = measure(neurons, Ts, Ns, device, args.k, args.repeats, args.min_block_s, args.budget_s)
+    out = args.out / device_slug(device)
+    out.mkdir(parents=True, exist_ok=True)
+    df.to_csv(out / "speed.csv", index=False)
+    (out / "environment.json").write_text(json.dumps(environment(device), indent=2))
+    report = [f"# Simulation speed on {environment(device)['device_name']} ({device}, "
+              f"{torch.get_num_threads()} threads)\n",
+              f"t_{BASELINE} / t_X: above 1 means X is faster than {BASELINE}. "
+              f"`psn / bound` is t_psn / t_(bare addmm + threshold): 1 means no overhead.\n"]
+    for mode in ("inference", "training"):
+        table = ratio_table(df, mode).reset_index()
+        table["N"] = table["N"].map(lambda n: f"2^{int(math.log2(n))}" if n & (n - 1) == 0 else str(n))
+        report.append(f"## {mode}\n\n{table.to_markdown(index=False, floatfmt='.2f')}\n")
+    text = "\n".join(report)
+    (out / "ratios.md").write_text(text)
+    plot_ratios(df, neurons, out / "ratios")
+    print(text)
+    print(f"wrote {out}/speed.csv, ratios.md, ratios.png, ratios.pdf, environment.json")
