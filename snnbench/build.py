@@ -34,7 +34,7 @@ def instantiate_checked(node: DictConfig, **kwargs: Any) -> Any:
 
 def build_experiment(cfg: DictConfig) -> Experiment:
     """Build the dataset, the neuron factory and the network that ``cfg`` describes."""
-    data = instantiate_checked(cfg.dataset.build, T=cfg.T)
+    data = instantiate_checked(cfg.dataset.build, T=cfg.T).load()
     neuron = instantiate_checked(cfg.neuron)
     if neuron.T != data.T:
         raise ConfigError(

@@ -95,8 +95,9 @@ def train_one_epoch(model: nn.Module, loader: DataLoader, criterion: nn.Module, 
         scaler.step(optimizer)
         scaler.update()
         functional.reset_net(model)
+        labels = y.argmax(1) if y.ndim == 2 else y  # Mixup/CutMix give soft labels: count the dominant class
         loss_sum += loss.item() * len(y)
-        correct += (out.mean(0).argmax(1) == y).sum().item()
+        correct += (out.mean(0).argmax(1) == labels).sum().item()
         seen += len(y)
     seconds = time.perf_counter() - start
     return {"train_loss": loss_sum / seen, "train_acc": correct / seen, "train_s": seconds,
@@ -180,9 +181,9 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     generator = torch.Generator()
     train_loader = DataLoader(data.train, batch_size=cfg.trainer.batch_size, shuffle=True, generator=generator,
                               drop_last=cfg.trainer.drop_last, num_workers=cfg.trainer.num_workers,
-                              pin_memory=device.type == "cuda")
-    test_loader = DataLoader(data.test, batch_size=cfg.trainer.eval_batch_size,
-                             num_workers=cfg.trainer.num_workers, pin_memory=device.type == "cuda")
+                              collate_fn=data.collate_train, pin_memory=device.type == "cuda")
+    test_loader = DataLoader(data.test, batch_size=cfg.trainer.eval_batch_size, num_workers=cfg.trainer.num_workers,
+                             collate_fn=data.collate_test, pin_memory=device.type == "cuda")
     writer = SummaryWriter(str(run.tensorboard_dir), purge_step=len(history))
     epochs = cfg.trainer.epochs
     try:

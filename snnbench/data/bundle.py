@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Callable, Literal
 
 import torch
 from torch.utils.data import Dataset
@@ -18,6 +18,8 @@ class DataBundle:
     ``encoding`` says how a sample becomes a spike-network input:
     ``static`` samples have shape ``step_shape`` and are repeated over T steps (direct encoding);
     ``sequence`` samples already have shape ``[T, *step_shape]``.
+    ``collate_train`` / ``collate_test`` replace the DataLoader's default collation where a dataset
+    works on whole batches (Mixup/CutMix, image-to-sequence layout); train labels may then be soft.
     """
 
     train: Dataset
@@ -26,6 +28,8 @@ class DataBundle:
     step_shape: tuple[int, ...]
     T: int
     encoding: Encoding
+    collate_train: Callable | None = None
+    collate_test: Callable | None = None
 
 
 def to_time_major(x: torch.Tensor, encoding: Encoding, T: int) -> torch.Tensor:

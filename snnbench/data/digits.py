@@ -26,37 +26,42 @@ from sklearn.model_selection import train_test_split
 from torch.utils.data import TensorDataset
 
 from snnbench.data.bundle import DataBundle
+from snnbench.data.source import DataSource
 from snnbench.errors import ConfigError
 
 Layout = Literal["image", "rows", "pixels"]
 _FIXED_T = {"rows": 8, "pixels": 64}
 
 
-def digits(T: int, layout: Layout = "image", test_fraction: float = 0.2, split_seed: int = 0) -> DataBundle:
-    """Build the digits dataset in one of its three layouts (see the module docstring)."""
-    fixed_T = _FIXED_T.get(layout)
-    if fixed_T is not None and T != fixed_T:
-        raise ConfigError(f"digits with layout '{layout}' has exactly {fixed_T} time steps; got T={T}, remove the T override")
-    if layout not in ("image", "rows", "pixels"):
-        raise ConfigError(f"unknown digits layout '{layout}'; choose image, rows or pixels")
+class Digits(DataSource):
+    """The digits in one of their three layouts (see the module docstring)."""
 
-    images, labels = load_digits(return_X_y=True)
-    images = images.astype(np.float32) / 16.0
-    x_train, x_test, y_train, y_test = train_test_split(
-        images, labels, test_size=test_fraction, stratify=labels, random_state=split_seed
-    )
-    mean, std = x_train.mean(), x_train.std()
-    shape = {"image": (1, 8, 8), "rows": (8, 1, 8), "pixels": (64, 1)}[layout]
+    def __init__(self, T: int, layout: Layout = "image", test_fraction: float = 0.2, split_seed: int = 0) -> None:
+        if layout not in ("image", "rows", "pixels"):
+            raise ConfigError(f"unknown digits layout '{layout}'; choose image, rows or pixels")
+        fixed_T = _FIXED_T.get(layout)
+        if fixed_T is not None and T != fixed_T:
+            raise ConfigError(f"digits with layout '{layout}' has exactly {fixed_T} time steps; got T={T}, remove the T override")
+        self.T, self.layout, self.test_fraction, self.split_seed = T, layout, test_fraction, split_seed
 
-    def tensors(x: np.ndarray, y: np.ndarray) -> TensorDataset:
-        x = torch.from_numpy((x - mean) / std).reshape(len(x), *shape)
-        return TensorDataset(x, torch.from_numpy(y).long())
+    def load(self) -> DataBundle:
+        images, labels = load_digits(return_X_y=True)
+        images = images.astype(np.float32) / 16.0
+        x_train, x_test, y_train, y_test = train_test_split(
+            images, labels, test_size=self.test_fraction, stratify=labels, random_state=self.split_seed
+        )
+        mean, std = x_train.mean(), x_train.std()
+        shape = {"image": (1, 8, 8), "rows": (8, 1, 8), "pixels": (64, 1)}[self.layout]
 
-    return DataBundle(
-        train=tensors(x_train, y_train),
-        test=tensors(x_test, y_test),
-        num_classes=10,
-        step_shape=shape if layout == "image" else shape[1:],
-        T=T,
-        encoding="static" if layout == "image" else "sequence",
-    )
+        def tensors(x: np.ndarray, y: np.ndarray) -> TensorDataset:
+            x = torch.from_numpy((x - mean) / std).reshape(len(x), *shape)
+            return TensorDataset(x, torch.from_numpy(y).long())
+
+        return DataBundle(
+            train=tensors(x_train, y_train),
+            test=tensors(x_test, y_test),
+            num_classes=10,
+            step_shape=shape if self.layout == "image" else shape[1:],
+            T=self.T,
+            encoding="static" if self.layout == "image" else "sequence",
+        )

@@ -1,0 +1,38 @@
+"""The interface of every dataset: check what is on disk, prepare it once, load it for training."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from pathlib import Path
+
+from snnbench.data.bundle import DataBundle
+from snnbench.errors import ConfigError
+
+
+class MissingDataError(ConfigError):
+    """The data is not on disk (or is corrupt) and could not be fetched; the message says what to place where."""
+
+
+@dataclass(frozen=True)
+class FileCheck:
+    """One file or folder a dataset needs, and whether it is there."""
+
+    path: Path
+    present: bool
+    what: str
+
+
+class DataSource(ABC):
+    """A dataset as snnbench uses it. ``load`` prepares whatever is missing, then returns the bundle."""
+
+    def check(self) -> list[FileCheck]:
+        """What this dataset needs on disk and what of it is present; nothing for embedded data."""
+        return []
+
+    def prepare(self) -> None:
+        """One-off work (download, event-to-frame conversion); a no-op when everything is in place."""
+
+    @abstractmethod
+    def load(self) -> DataBundle:
+        """Train and test sets, ready for a DataLoader."""

@@ -1,0 +1,187 @@
+"""Paper datasets through the real loaders, on tiny files written at test time in their genuine formats."""
+
+from __future__ import annotations
+
+import pickle
+import shutil
+import time
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+import torch
+
+from conftest import results, snnbench
+from snnbench.data import to_time_major
+from snnbench.data.cifar import CIFAR, STATS
+from snnbench.data.cifar10dvs import CIFAR10DVS
+from snnbench.data.shd import SHD
+from snnbench.data.source import MissingDataError
+from snnbench.fixtures import CIFAR10_CLASSES, write_cifar, write_cifar10dvs, write_shd
+
+DVS_INDICES = [0, 1, 100, 101, 102]  # per class: 0, 1 are test (< 100), 100-102 train
+
+
+@pytest.fixture(scope="module")
+def root(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("data")
+    write_cifar(root, "cifar10", n_train=50, n_test=20)
+    write_cifar(root, "cifar100", n_train=50, n_test=20)
+    write_cifar10dvs(root / "cifar10dvs", DVS_INDICES, events_per_sample=3000)
+    write_shd(root, n_train=40, n_test=20)
+    return root
+
+
+def _first_test_batch(bundle, n=4):
+    loader = torch.utils.data.DataLoader(bundle.test, batch_size=n, collate_fn=bundle.collate_test)
+    return next(iter(loader))
+
+
+def test_cifar10_static_images_and_labels(root):
+    bundle = CIFAR(T=4, root=root, variant="cifar10", verify_md5=False).load()
+    assert (len(bundle.train), len(bundle.test), bundle.num_classes) == (50, 20, 10)
+    x, y = _first_test_batch(bundle)
+    raw = pickle.load(open(root / "cifar-10-batches-py" / "test_batch", "rb"))
+    image = torch.from_numpy(raw["data"][:4].reshape(4, 3, 32, 32)).float() / 255
+    mean, std = (torch.tensor(v).view(1, 3, 1, 1) for v in STATS["cifar10"])
+    assert torch.allclose(x, (image - mean) / std, atol=1e-5)  # test set: normalisation only
+    assert y.tolist() == raw["labels"][:4]
+    assert to_time_major(x, bundle.encoding, 4).shape == (4, 4, 3, 32, 32)
+
+
+def test_sequential_cifar_steps_are_image_columns(root):
+    bundle = CIFAR(T=32, root=root, variant="cifar100", sequential=True, verify_md5=False).load()
+    x, y = _first_test_batch(bundle)
+    seq = to_time_major(x, bundle.encoding, bundle.T)
+    assert seq.shape == (32, 4, 3, 32) and bundle.num_classes == 100
+    image = CIFAR(T=4, root=root, variant="cifar100", verify_md5=False).load().test[1][0]
+    assert torch.equal(seq[7, 1], image[:, :, 7])  # step w of sample n is column w: [W, N, C, H]
+    assert y.tolist() == pickle.load(open(root / "cifar-100-python" / "test", "rb"), encoding="latin1")["fine_labels"][:4]
+
+
+def test_cifar_train_batches_are_mixed(root):
+    bundle = CIFAR(T=4, root=root, variant="cifar10", verify_md5=False).load()
+    x, y = next(iter(torch.utils.data.DataLoader(bundle.train, batch_size=8, collate_fn=bundle.collate_train)))
+    assert x.shape == (8, 3, 32, 32) and y.shape == (8, 10)
+    assert torch.allclose(y.sum(1), torch.ones(8)) and (y.max(1).values < 1).any()  # soft Mixup/CutMix labels
+
+
+def test_cifar10dvs_frames_split_and_labels(root):
+    bundle = CIFAR10DVS(T=8, root=root).load()
+    assert (len(bundle.train), len(bundle.test)) == (30, 20)  # 3 train and 2 test recordings per class
+    assert sorted(bundle.test.labels.tolist()) == sorted(list(range(10)) * 2)
+    rows = torch.arange(48, dtype=torch.float32)
+    for i in range(len(bundle.test)):
+        x, y = bundle.test[i]
+        assert x.shape == (8, 2, 48, 48) and x.dtype == torch.float32
+        # 3000 events, 2 polarities x 128 x 128 resized to 48 x 48: the count scales with the area
+        assert x.sum().item() == pytest.approx(3000 * (48 / 128) ** 2, rel=0.03)
+        # the fixture puts class c's events around sensor x = 12 c + 10, which SpikingJelly maps to row 127 - x
+        centre = (x.sum((0, 1, 3)) * rows).sum() / x.sum()
+        assert centre.item() == pytest.approx((127 - (12 * y + 10)) * 48 / 128, abs=2.0), (i, y)
+
+
+def test_shd_counts_every_spike_with_true_labels(root):
+    bundle = SHD(T=50, root=root).load()
+    assert (len(bundle.train), len(bundle.test), bundle.num_classes) == (40, 20, 20)
+    with h5py.File(root / "SHD" / "shd_test.h5") as f:
+        labels, spikes = f["labels"][()], [len(t) for t in f["spikes/times"]]
+    for i in (0, 7, 13):
+        x, y = bundle.test[i]
+        assert x.shape == (50, 700) and y == labels[i]
+        assert x.sum().item() == spikes[i]  # none dropped, the last one included
+
+
+def test_frame_cache_is_reused_and_rebuilt_when_T_or_split_changes(root, tmp_path):
+    dvs_root = tmp_path / "copy"
+    shutil.copytree(root / "cifar10dvs", dvs_root / "cifar10dvs", ignore=shutil.ignore_patterns("snnbench_frames"))
+    CIFAR10DVS(T=4, root=dvs_root).load()
+    cache = dvs_root / "cifar10dvs" / "snnbench_frames" / "T4_number_48px_test100" / "train" / "frames.npy"
+    built = cache.stat().st_mtime_ns
+    time.sleep(0.01)
+    CIFAR10DVS(T=4, root=dvs_root).load()
+    assert cache.stat().st_mtime_ns == built  # reused
+
+    assert len(CIFAR10DVS(T=6, root=dvs_root).load().train) == 30
+    assert (dvs_root / "cifar10dvs" / "snnbench_frames" / "T6_number_48px_test100").is_dir()
+    assert len(CIFAR10DVS(T=4, root=dvs_root, test_per_class=101).load().test) == 30  # another split
+
+    events = dvs_root / "cifar10dvs" / "events_np" / "cat"
+    shutil.copy(events / "cifar10_cat_100.npz", events / "cifar10_cat_103.npz")
+    assert len(CIFAR10DVS(T=4, root=dvs_root).load().train) == 31  # a new recording invalidates the cache
+    assert cache.stat().st_mtime_ns != built
+
+
+def test_stale_spikingjelly_marker_is_cleaned_up(root, tmp_path, caplog):
+    dvs_root = tmp_path / "copy"
+    shutil.copytree(root / "cifar10dvs", dvs_root / "cifar10dvs")
+    (dvs_root / "cifar10dvs" / "frames_number_8_split_by_number.building").touch()
+    (dvs_root / "cifar10dvs" / "frames_number_8_split_by_number").mkdir()
+    assert len(CIFAR10DVS(T=8, root=dvs_root).load().train) == 30
+    assert not list((dvs_root / "cifar10dvs").glob("*.building"))
+    assert "did not finish" in caplog.text
+
+
+@pytest.mark.parametrize("source", [
+    lambda r: CIFAR(T=4, root=r, variant="cifar10"),
+    lambda r: CIFAR(T=32, root=r, variant="cifar100", sequential=True),
+    lambda r: CIFAR10DVS(T=10, root=r),
+    lambda r: SHD(T=100, root=r),
+], ids=["cifar10", "seq_cifar100", "cifar10dvs", "shd"])
+def test_missing_data_names_what_to_place_where(tmp_path, source):
+    start = time.monotonic()
+    with pytest.raises(MissingDataError) as err:
+        source(tmp_path).load()
+    message = str(err.value)
+    assert str(tmp_path) in message and "http" in message and "into" in message
+    assert time.monotonic() - start < 30
+    assert not list(tmp_path.rglob("*.building"))  # nothing that blocks the next attempt
+
+
+def test_corrupt_and_unverified_cifar_files_give_the_clear_error(root, tmp_path):
+    shutil.copytree(root / "cifar-10-batches-py", tmp_path / "cifar-10-batches-py")
+    with pytest.raises(MissingDataError, match="not usable"):  # genuine md5 check: fixture bytes differ
+        CIFAR(T=4, root=tmp_path, variant="cifar10", download=False).load()
+    (tmp_path / "cifar-10-batches-py" / "data_batch_3").write_bytes(b"\x80\x04truncated")
+    with pytest.raises(MissingDataError, match="corrupt file"):
+        CIFAR(T=4, root=tmp_path, variant="cifar10", verify_md5=False).load()
+
+
+def test_one_epoch_on_each_paper_dataset_through_the_command_line(root, tmp_path):
+    runs = tmp_path / "runs"
+    common = (f"data_root={root}", "trainer.epochs=1", "trainer.batch_size=10")
+    cifar = snnbench("train", "-m", "dataset=cifar10,cifar100,seq_cifar10,seq_cifar100",
+                     "++dataset.build.verify_md5=false", *common, runs_dir=runs)
+    assert cifar.returncode == 0, cifar.stderr
+    events = snnbench("train", "-m", "dataset=cifar10dvs,shd", "T=4", *common, runs_dir=runs)
+    assert events.returncode == 0, events.stderr
+    records = results(runs)
+    assert sorted(r["dataset"] for r in records) == ["cifar10", "cifar100", "cifar10dvs", "seq_cifar10", "seq_cifar100", "shd"]
+    assert all(r["status"] == "done" for r in records)
+
+
+def test_missing_dataset_on_the_command_line_exits_non_zero_without_a_record(tmp_path):
+    proc = snnbench("train", "dataset=shd", f"data_root={tmp_path / 'empty'}", runs_dir=tmp_path / "runs")
+    assert proc.returncode == 2 and "SHD is not in" in proc.stderr + proc.stdout
+    assert not (tmp_path / "runs").exists() or not results(tmp_path / "runs")
+
+
+def test_data_check_and_prepare_commands(root, tmp_path):
+    shutil.copytree(root / "SHD", tmp_path / "SHD")
+    check = snnbench("data", "check", "dataset=shd", f"data_root={tmp_path}", runs_dir=tmp_path / "runs")
+    assert check.returncode == 0 and "present" in check.stdout and "MISSING" in check.stdout  # no cache yet
+    prepare = snnbench("data", "prepare", "dataset=shd", "T=20", f"data_root={tmp_path}", runs_dir=tmp_path / "runs")
+    assert prepare.returncode == 0, prepare.stderr
+    assert (tmp_path / "SHD" / "snnbench_frames" / "T20_1400ms" / "train" / "frames.npy").exists()
+
+
+def test_loader_benchmark_script_runs_and_prints_its_ratio(tmp_path):
+    import subprocess
+    import sys
+
+    script = Path(__file__).parents[1] / "scripts" / "bench_dvs_loader.py"
+    proc = subprocess.run([sys.executable, str(script), "--samples", "20", "--events", "5000", "--workdir", str(tmp_path)],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert "samples/s over 10 samples" in proc.stdout and "ratio:" in proc.stdout
