@@ -17,7 +17,7 @@ from snnbench.neurons import NeuronFactory
 
 @dataclass
 class Experiment:
-    data: DataBundle
+    data: DataBundle | None  # None when built without loading the data
     neuron: NeuronFactory
     model: nn.Module
 
@@ -32,16 +32,21 @@ def instantiate_checked(node: DictConfig, **kwargs: Any) -> Any:
         raise
 
 
-def build_experiment(cfg: DictConfig) -> Experiment:
-    """Build the dataset, the neuron factory and the network that ``cfg`` describes."""
-    data = instantiate_checked(cfg.dataset.build, T=cfg.T).load()
+def build_experiment(cfg: DictConfig, load_data: bool = True) -> Experiment:
+    """Build the dataset, the neuron factory and the network that ``cfg`` describes.
+
+    With ``load_data=False`` the network is built from the dataset's known shapes, without its files.
+    """
+    source = instantiate_checked(cfg.dataset.build, T=cfg.T)
     neuron = instantiate_checked(cfg.neuron)
-    if neuron.T != data.T:
+    if neuron.T != cfg.T:
         raise ConfigError(
-            f"neuron.T={neuron.T} differs from the data's T={data.T}; neurons take T from the top-level T, "
+            f"neuron.T={neuron.T} differs from the data's T={cfg.T}; neurons take T from the top-level T, "
             f"remove the neuron.T override (or set T={neuron.T} if the dataset allows it)"
         )
-    model = instantiate_checked(cfg.model, neuron=neuron, step_shape=data.step_shape, num_classes=data.num_classes)
+    data = source.load() if load_data else None
+    model = instantiate_checked(cfg.model, neuron=neuron, step_shape=source.step_shape,
+                                num_classes=source.num_classes)
     return Experiment(data=data, neuron=neuron, model=model)
 
 

@@ -23,8 +23,11 @@ USAGE = """usage: snnbench <command> [args]
 commands:
   train   train one config, or a sweep with -m (Hydra overrides: neuron=psn dataset=seq_digits seed=1 ...)
           `snnbench train --help` lists the config groups and their choices
+  info    `info [overrides]`: print the network a config builds and its parameter count, without data or training
   data    `data check dataset=X [overrides]`: what is on disk and what is missing;
           `data prepare dataset=X T=..`: the one-off download and event-to-frame conversion
+  table   `table SPEC [--runs DIR] [--format md|latex|csv]`: a paper table from run records, with the paper's numbers
+  plot    `plot curves|order-k|firing [--runs DIR]`: learning curves, order-k ablation, firing-rate bars
   speed   time neurons (inference, training) over T and N; ratio tables t_LIF / t_X and a figure
 
 examples:
@@ -50,15 +53,29 @@ def _hydra_command(app: Callable[[], None], name: str) -> Callable[[list[str]], 
     return run
 
 
-def _data(args: list[str]) -> None:
+def _compose(overrides: list[str]) -> DictConfig:
     from hydra import compose, initialize_config_module
 
+    with initialize_config_module("snnbench.configs", version_base="1.3"):
+        return compose("train", overrides=overrides)
+
+
+def _info(args: list[str]) -> None:
+    from snnbench.build import build_experiment, count_parameters
+
+    cfg = _compose(args)
+    experiment = build_experiment(cfg, load_data=False)
+    print(experiment.model)
+    print(f"dataset: {cfg.dataset.name}, T: {cfg.T}, neuron: {cfg.neuron.name}, recipe: {cfg.recipe}")
+    print(f"parameters: {count_parameters(experiment.model)}")
+
+
+def _data(args: list[str]) -> None:
     from snnbench.build import instantiate_checked
 
     if not args or args[0] not in ("check", "prepare"):
         raise ConfigError("usage: snnbench data check|prepare dataset=<name> [T=.. data_root=.. other overrides]")
-    with initialize_config_module("snnbench.configs", version_base="1.3"):
-        cfg = compose("train", overrides=args[1:])
+    cfg = _compose(args[1:])
     source = instantiate_checked(cfg.dataset.build, T=cfg.T)
     if args[0] == "prepare":
         source.prepare()
@@ -71,6 +88,18 @@ def _data(args: list[str]) -> None:
         print(f"{cfg.dataset.name}: embedded data, nothing to place on disk")
 
 
+def _table(args: list[str]) -> None:
+    from snnbench import tables
+
+    tables.main(args)
+
+
+def _plot(args: list[str]) -> None:
+    from snnbench import plots
+
+    plots.main(args)
+
+
 def _speed(args: list[str]) -> None:
     from snnbench import speed
 
@@ -79,7 +108,10 @@ def _speed(args: list[str]) -> None:
 
 COMMANDS: dict[str, Callable[[list[str]], None]] = {
     "train": _hydra_command(train_app, "train"),
+    "info": _info,
     "data": _data,
+    "table": _table,
+    "plot": _plot,
     "speed": _speed,
 }
 

@@ -29,7 +29,7 @@ from torch.utils.data import DataLoader
 from torch.utils.tensorboard import SummaryWriter
 from tqdm import tqdm
 
-from snnbench.build import build_experiment, count_parameters
+from snnbench.build import build_experiment, count_parameters, instantiate_checked
 from snnbench.data import to_time_major
 from snnbench.errors import ConfigError
 from snnbench.runs import RunFolder
@@ -106,9 +106,20 @@ def train_one_epoch(model: nn.Module, loader: DataLoader, criterion: nn.Module, 
 
 @torch.no_grad()
 def evaluate(model: nn.Module, loader: DataLoader, criterion: nn.Module, device: torch.device,
-             encoding: str, T: int, use_amp: bool) -> dict[str, float]:
+             encoding: str, T: int, use_amp: bool, neurons: list[nn.Module]) -> dict[str, Any]:
+    """Test loss and accuracy, and the mean firing rate of every neuron layer over the test set."""
     model.eval()
     loss_sum, correct, seen = 0.0, 0, 0
+    spikes = torch.zeros(len(neurons), dtype=torch.float64)
+    counts = torch.zeros(len(neurons), dtype=torch.float64)
+
+    def count_spikes(index: int):
+        def hook(module: nn.Module, inputs: tuple, output: torch.Tensor) -> None:
+            spikes[index] += output.float().sum().item()
+            counts[index] += output.numel()
+        return hook
+
+    handles = [layer.register_forward_hook(count_spikes(i)) for i, layer in enumerate(neurons)]
     start = time.perf_counter()
     for x, y in loader:
         x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
@@ -119,7 +130,12 @@ def evaluate(model: nn.Module, loader: DataLoader, criterion: nn.Module, device:
         functional.reset_net(model)
         correct += (out.mean(0).argmax(1) == y).sum().item()
         seen += len(y)
-    return {"test_loss": loss_sum / seen, "test_acc": correct / seen, "eval_s": time.perf_counter() - start}
+    seconds = time.perf_counter() - start
+    for handle in handles:
+        handle.remove()
+    rates = (spikes / counts.clamp(min=1)).tolist()
+    return {"test_loss": loss_sum / seen, "test_acc": correct / seen, "eval_s": seconds,
+            "firing_rates": rates, "mean_firing_rate": sum(rates) / max(1, len(rates))}
 
 
 def summarise(history: list[dict[str, Any]]) -> dict[str, Any]:
@@ -128,7 +144,8 @@ def summarise(history: list[dict[str, Any]]) -> dict[str, Any]:
         return {"epochs_done": 0}
     best = max(history, key=lambda row: row["test_acc"])
     return {"epochs_done": len(history), "best_test_acc": best["test_acc"], "best_epoch": best["epoch"],
-            "final_test_acc": history[-1]["test_acc"], "final_train_acc": history[-1]["train_acc"]}
+            "final_test_acc": history[-1]["test_acc"], "final_train_acc": history[-1]["train_acc"],
+            "firing_rates": history[-1]["firing_rates"], "mean_firing_rate": history[-1]["mean_firing_rate"]}
 
 
 def train(cfg: DictConfig) -> dict[str, Any]:
@@ -147,7 +164,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         torch.backends.cudnn.benchmark = True
     experiment = build_experiment(cfg)
     data, model = experiment.data, experiment.model.to(device)
-    optimizer = instantiate(cfg.optim, params=model.parameters())
+    optimizer = instantiate_checked(cfg.optim, params=model.parameters())
     scheduler = instantiate(cfg.sched, optimizer=optimizer)
     criterion = instantiate(cfg.loss)
     use_amp = device.type == "cuda" and cfg.trainer.amp
@@ -193,7 +210,8 @@ def train(cfg: DictConfig) -> dict[str, Any]:
             lr = optimizer.param_groups[0]["lr"]
             stats = train_one_epoch(model, train_loader, criterion, optimizer, scaler, device, data.encoding,
                                     data.T, desc=f"epoch {epoch + 1}/{epochs}")
-            stats |= evaluate(model, test_loader, criterion, device, data.encoding, data.T, use_amp)
+            stats |= evaluate(model, test_loader, criterion, device, data.encoding, data.T, use_amp,
+                              experiment.neuron.layers)
             scheduler.step()
             elapsed += stats["train_s"] + stats["eval_s"]
             history.append({"epoch": epoch, "lr": lr, **stats})
@@ -207,13 +225,14 @@ def train(cfg: DictConfig) -> dict[str, Any]:
             summary = summarise(history)
             run.write_result({**record, "status": "running", "wall_s": elapsed, **summary})
             for key, value in stats.items():
-                writer.add_scalar(key, value, epoch)
+                if key != "firing_rates":
+                    writer.add_scalar(key, value, epoch)
             log.info(
                 f"epoch {epoch + 1:>3}/{epochs}  train loss {stats['train_loss']:.4f} acc {stats['train_acc']:.4f}"
                 f"  |  test loss {stats['test_loss']:.4f} acc {stats['test_acc']:.4f}"
                 f" (best {summary['best_test_acc']:.4f} @ {summary['best_epoch'] + 1})"
                 f"  |  {stats['train_s']:.1f}s train, {stats['eval_s']:.1f}s eval,"
-                f" {stats['train_samples_per_s']:.0f} samples/s"
+                f" {stats['train_samples_per_s']:.0f} samples/s, firing rate {stats['mean_firing_rate']:.3f}"
             )
     except Exception as err:
         run.write_result({**record, "status": "failed", "wall_s": elapsed, **summarise(history),

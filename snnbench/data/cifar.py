@@ -82,6 +82,8 @@ class CIFAR(DataSource):
         self.flip, self.trivial_augment, self.random_erasing = flip, trivial_augment, random_erasing
         self.mixup_alpha, self.cutmix_alpha = mixup_alpha, cutmix_alpha
         self.cls = CLASSES[variant] if verify_md5 else _presence_checked(CLASSES[variant])
+        self.step_shape = (3, 32) if sequential else (3, 32, 32)
+        self.num_classes = 10 if variant == "cifar10" else 100
 
     @property
     def folder(self) -> Path:
@@ -126,7 +128,7 @@ class CIFAR(DataSource):
         train_steps += to_tensor
         if self.random_erasing > 0:
             train_steps.append(v2.RandomErasing(p=self.random_erasing))
-        num_classes = 10 if self.variant == "cifar10" else 100
+        num_classes = self.num_classes
         mixes = []
         if self.mixup_alpha > 0:
             mixes.append(v2.MixUp(alpha=self.mixup_alpha, num_classes=num_classes))
@@ -137,7 +139,7 @@ class CIFAR(DataSource):
         test = self._dataset(train=False, transform=v2.Compose(to_tensor))
         return DataBundle(
             train=train, test=test, num_classes=num_classes,
-            step_shape=(3, 32) if self.sequential else (3, 32, 32), T=self.T,
+            step_shape=self.step_shape, T=self.T,
             encoding="sequence" if self.sequential else "static",
             collate_train=BatchTransform(mix, self.sequential),
             collate_test=BatchTransform(None, self.sequential),

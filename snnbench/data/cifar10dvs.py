@@ -63,6 +63,7 @@ class CIFAR10DVS(DataSource):
         self.T, self.base = T, Path(root) / "cifar10dvs"
         self.split_by, self.size, self.test_per_class = split_by, size, test_per_class
         self.download, self.crop_padding, self.flip, self.threads = download, crop_padding, flip, threads
+        self.step_shape, self.num_classes = (2, size, size), 10
 
     def _missing(self, reason: str) -> MissingDataError:
         return MissingDataError(
@@ -146,6 +147,6 @@ class CIFAR10DVS(DataSource):
             augment.append(v2.RandomHorizontalFlip())
         return DataBundle(
             train=caches["train"].dataset(v2.Compose(augment) if augment else None),
-            test=caches["test"].dataset(), num_classes=10,
-            step_shape=(2, self.size, self.size), T=self.T, encoding="sequence",
+            test=caches["test"].dataset(), num_classes=self.num_classes,
+            step_shape=self.step_shape, T=self.T, encoding="sequence",
         )

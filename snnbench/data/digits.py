@@ -43,6 +43,8 @@ class Digits(DataSource):
         if fixed_T is not None and T != fixed_T:
             raise ConfigError(f"digits with layout '{layout}' has exactly {fixed_T} time steps; got T={T}, remove the T override")
         self.T, self.layout, self.test_fraction, self.split_seed = T, layout, test_fraction, split_seed
+        self.step_shape = {"image": (1, 8, 8), "rows": (1, 8), "pixels": (1,)}[layout]
+        self.num_classes = 10
 
     def load(self) -> DataBundle:
         images, labels = load_digits(return_X_y=True)
@@ -60,8 +62,8 @@ class Digits(DataSource):
         return DataBundle(
             train=tensors(x_train, y_train),
             test=tensors(x_test, y_test),
-            num_classes=10,
-            step_shape=shape if self.layout == "image" else shape[1:],
+            num_classes=self.num_classes,
+            step_shape=self.step_shape,
             T=self.T,
             encoding="static" if self.layout == "image" else "sequence",
         )

@@ -46,6 +46,7 @@ class SHD(DataSource):
         self.T, self.root, self.duration_ms = T, Path(root), duration_ms
         self.download, self.threads = download, threads
         self.folder = self.root / "SHD"
+        self.step_shape, self.num_classes = (CHANNELS,), 20
 
     def _missing(self, reason: str) -> MissingDataError:
         return MissingDataError(
@@ -94,5 +95,5 @@ class SHD(DataSource):
 
     def load(self) -> DataBundle:
         caches = self._prepared_caches()
-        return DataBundle(train=caches["train"].dataset(), test=caches["test"].dataset(), num_classes=20,
-                          step_shape=(CHANNELS,), T=self.T, encoding="sequence")
+        return DataBundle(train=caches["train"].dataset(), test=caches["test"].dataset(), num_classes=self.num_classes,
+                          step_shape=self.step_shape, T=self.T, encoding="sequence")

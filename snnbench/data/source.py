@@ -24,7 +24,14 @@ class FileCheck:
 
 
 class DataSource(ABC):
-    """A dataset as snnbench uses it. ``load`` prepares whatever is missing, then returns the bundle."""
+    """A dataset as snnbench uses it. ``load`` prepares whatever is missing, then returns the bundle.
+
+    ``step_shape`` and ``num_classes`` are known without touching the disk, so a network can be built
+    (``snnbench info``) on a machine that does not hold the data.
+    """
+
+    step_shape: tuple[int, ...]
+    num_classes: int
 
     def check(self) -> list[FileCheck]:
         """What this dataset needs on disk and what of it is present; nothing for embedded data."""

@@ -4,5 +4,6 @@ and maps ``[T, N, *step_shape]`` to logits ``[T, N, num_classes]``; any neuron f
 from snnbench.models.conv_net import ConvNet
 from snnbench.models.mlp_net import MLPNet
 from snnbench.models.seq_conv_net import SeqConvNet
+from snnbench.models.vgg import VGG
 
-__all__ = ["ConvNet", "MLPNet", "SeqConvNet"]
+__all__ = ["ConvNet", "MLPNet", "SeqConvNet", "VGG"]

@@ -57,6 +57,7 @@ class NeuronFactory:
         self.surrogate = surrogate
         self.lambda_ramp = lambda_ramp
         self.params = dict(params)
+        self.layers: list[nn.Module] = []  # every neuron layer this factory built, in order
         builder = NEURONS[name]
         try:
             inspect.signature(builder).bind(T=self.T, channels=1, surrogate=surrogate, **self.params)
@@ -65,10 +66,12 @@ class NeuronFactory:
             raise ConfigError(
                 f"neuron '{name}' does not take {sorted(self.params)}: {err}; its settings are {allowed}"
             ) from None
-        self(1)  # build one to surface impossible settings now
+        builder(T=self.T, channels=1, surrogate=surrogate, **self.params)  # surface impossible settings now
 
     def __call__(self, channels: int) -> nn.Module:
-        return NEURONS[self.name](T=self.T, channels=channels, surrogate=self.surrogate, **self.params)
+        layer = NEURONS[self.name](T=self.T, channels=channels, surrogate=self.surrogate, **self.params)
+        self.layers.append(layer)
+        return layer
 
     def start_epoch(self, model: nn.Module, epoch: int, epochs: int) -> None:
         """Apply per-epoch neuron schedules (the masked PSN's lambda) to every neuron in ``model``."""

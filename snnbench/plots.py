@@ -1,0 +1,109 @@
+"""``snnbench plot``: figures from run folders, readable without colour (markers, line styles, hatches).
+
+- ``curves``: test accuracy per epoch, mean over seeds with a min-max band, one line per neuron;
+- ``order-k``: best test accuracy against the order k of masked and sliding PSN, the paper's points overlaid;
+- ``firing``: mean firing rate per neuron at the last evaluation.
+Each writes a PNG and a PDF.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+import yaml  # noqa: E402
+
+from snnbench.errors import ConfigError  # noqa: E402
+from snnbench.tables import load_records, parse_filters, select  # noqa: E402
+
+STYLES = [("-", "o"), ("--", "s"), (":", "^"), ("-.", "D"), ("-", "v"), ("--", "P"), (":", "X"), ("-.", "*")]
+GREYS = ["0.0", "0.35", "0.55", "0.2", "0.45", "0.65", "0.1", "0.3"]
+PAPER = Path(__file__).parents[1] / "results" / "paper" / "psn_neurips2023.yaml"
+
+
+def _save(fig: plt.Figure, out: Path) -> list[Path]:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    paths = [out.with_suffix(".png"), out.with_suffix(".pdf")]
+    fig.tight_layout()
+    for path in paths:
+        fig.savefig(path, dpi=150)
+    plt.close(fig)
+    return paths
+
+
+def learning_curves(done: pd.DataFrame, out: Path, by: str = "neuron") -> list[Path]:
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for i, (label, group) in enumerate(sorted(done.groupby(by), key=lambda item: str(item[0]))):
+        curves = pd.DataFrame({
+            seed: [json.loads(line)["test_acc"] * 100 for line in (Path(path) / "metrics.jsonl").read_text().splitlines()]
+            for seed, path in zip(group["seed"], group["path"])
+        })
+        epochs = range(1, len(curves) + 1)
+        style, marker = STYLES[i % len(STYLES)]
+        ax.plot(epochs, curves.mean(axis=1), linestyle=style, marker=marker, markevery=max(1, len(curves) // 8),
+                color=GREYS[i % len(GREYS)], label=f"{label} (n={curves.shape[1]})")
+        ax.fill_between(epochs, curves.min(axis=1), curves.max(axis=1), color=GREYS[i % len(GREYS)], alpha=0.15)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("test accuracy (%)")
+    ax.set_title("mean over seeds, band: min to max", fontsize=9)
+    ax.legend(fontsize=8)
+    return _save(fig, out)
+
+
+def order_k(done: pd.DataFrame, out: Path) -> list[Path]:
+    fig, ax = plt.subplots(figsize=(6, 4))
+    paper = pd.DataFrame(yaml.safe_load(PAPER.read_text())["entries"])
+    paper = paper[paper["table"] == "order_k"]
+    for i, neuron in enumerate(["masked_psn", "sliding_psn"]):
+        style, marker = STYLES[i]
+        ours = done[done["neuron"] == neuron].groupby("neuron.k")["best_test_acc"].agg(["mean", "std"]) * 100
+        if len(ours):
+            ax.errorbar(ours.index, ours["mean"], yerr=ours["std"].fillna(0), linestyle=style, marker=marker,
+                        color="black", capsize=3, label=f"{neuron} (ours)")
+        ref = paper[paper["neuron"] == neuron]
+        ax.plot(ref["neuron.k"], ref["value"], linestyle="none", marker=marker, markerfacecolor="none",
+                color="0.5", label=f"{neuron} (paper)")
+    ax.set_xscale("log", base=2)
+    ax.set_xlabel("order k")
+    ax.set_ylabel("best test accuracy (%)")
+    ax.legend(fontsize=8)
+    return _save(fig, out)
+
+
+def firing_bars(done: pd.DataFrame, out: Path) -> list[Path]:
+    rates = done.groupby("neuron")["mean_firing_rate"].agg(["mean", "std"]).sort_values("mean")
+    fig, ax = plt.subplots(figsize=(6, 4))
+    hatches = ["//", "\\\\", "xx", "..", "--", "++", "oo", "**"]
+    for i, (neuron, row) in enumerate(rates.iterrows()):
+        ax.bar(i, row["mean"], yerr=0 if pd.isna(row["std"]) else row["std"], color="white", edgecolor="black",
+               hatch=hatches[i % len(hatches)], capsize=3)
+    ax.set_xticks(range(len(rates)), rates.index, rotation=30)
+    ax.set_ylabel("mean firing rate")
+    return _save(fig, out)
+
+
+def main(argv: list[str]) -> None:
+    parser = argparse.ArgumentParser(prog="snnbench plot", description=__doc__.splitlines()[0])
+    parser.add_argument("kind", choices=["curves", "order-k", "firing"])
+    parser.add_argument("--runs", type=Path, default=None, help="runs folder (default: $SNNBENCH_RUNS or ./runs)")
+    parser.add_argument("--filter", action="append", default=[], metavar="KEY=VALUE",
+                        help="only records whose field equals VALUE, e.g. dataset=seq_digits (repeatable)")
+    parser.add_argument("--by", default="neuron", help="curves: one line per value of this field; default neuron")
+    parser.add_argument("--out", type=Path, default=None, help="output path without suffix (default results/figures/<kind>)")
+    args = parser.parse_args(argv)
+    runs = args.runs or Path(os.environ.get("SNNBENCH_RUNS", "runs"))
+    records = load_records(runs) if runs.exists() else pd.DataFrame()
+    done = select(records, {**parse_filters(args.filter), "status": "done"}) if len(records) else records
+    if not len(done):
+        raise ConfigError(f"no done runs under {runs} match {args.filter or 'the filters'}; train some first")
+    out = args.out or Path("results/figures") / args.kind
+    paths = {"curves": lambda: learning_curves(done, out, args.by), "order-k": lambda: order_k(done, out),
+             "firing": lambda: firing_bars(done, out)}[args.kind]()
+    print("wrote " + ", ".join(str(p) for p in paths))

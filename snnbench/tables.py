@@ -1,0 +1,262 @@
+"""``snnbench table``: a paper table rebuilt from run folders, next to the paper's numbers.
+
+A table spec (``results/tables/specs/*.yaml``) names the records (``filters`` on any result or config
+field, e.g. ``dataset``, ``neuron``, ``T``, ``neuron.k``), the ``rows`` and ``columns`` fields (with optional
+fixed ``values``), the ``metric`` (``best_test_acc`` is the paper's, ``final_test_acc``, ``mean_firing_rate``),
+the ``seeds`` a complete table has, and the ``paper`` entries to compare with. Runs are grouped by config
+without the seed; each cell reports mean ± sample std (n) over seeds. Only ``done`` runs count.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import yaml
+
+from snnbench.errors import ConfigError
+
+SPECS = Path("results/tables/specs")
+METRIC_NAMES = {
+    "best_test_acc": "best-epoch test accuracy (%)",
+    "final_test_acc": "final-epoch test accuracy (%)",
+    "mean_firing_rate": "mean firing rate of all neuron layers at the last evaluation",
+}
+MISSING = "missing"
+
+
+def _flatten(node: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, value in node.items():
+        if isinstance(value, dict):
+            flat.update(_flatten(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+def load_records(runs_dir: Path) -> pd.DataFrame:
+    """One row per run folder: its config (flattened, ``neuron.k``) overlaid by its ``result.json``."""
+    rows = []
+    for result_path in sorted(Path(runs_dir).rglob("result.json")):
+        config_path = result_path.with_name("config.yaml")
+        config = yaml.safe_load(config_path.read_text()) if config_path.exists() else {}
+        rows.append({**_flatten(config), **json.loads(result_path.read_text()), "path": str(result_path.parent)})
+    return pd.DataFrame(rows)
+
+
+def select(records: pd.DataFrame, filters: dict[str, Any]) -> pd.DataFrame:
+    """Records whose fields equal each filter value (or are in it, for a list)."""
+    mask = pd.Series(True, index=records.index)
+    for key, wanted in filters.items():
+        if key not in records:
+            return records.iloc[0:0]
+        values = wanted if isinstance(wanted, list) else [wanted]
+        mask &= records[key].isin(values)
+    return records[mask]
+
+
+def resolve_spec(name_or_path: str) -> Path:
+    """A spec path, or a name looked up in results/tables/specs (here, then in the source tree)."""
+    candidates = [Path(name_or_path), SPECS / f"{name_or_path}.yaml",
+                  Path(__file__).parents[1] / SPECS / f"{name_or_path}.yaml"]
+    for path in candidates:
+        if path.is_file():
+            return path
+    found = sorted(p.stem for p in (Path(__file__).parents[1] / SPECS).glob("*.yaml"))
+    raise ConfigError(f"no table spec '{name_or_path}'; give a path or one of: {', '.join(found)}")
+
+
+@dataclass
+class Cell:
+    values: list[float]
+    configs: int = 1
+
+    @property
+    def n(self) -> int:
+        return len(self.values)
+
+    @property
+    def mean(self) -> float:
+        return sum(self.values) / self.n
+
+    @property
+    def std(self) -> float | None:
+        return pd.Series(self.values).std(ddof=1) if self.n > 1 else None
+
+
+@dataclass
+class Table:
+    spec: dict[str, Any]
+    row_values: list[Any]
+    column_values: list[Any]
+    cells: dict[tuple[Any, Any], Cell]
+    paper: dict[tuple[Any, Any], float]
+    counts: dict[str, int] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def percent(self) -> bool:
+        return self.spec["metric"].endswith("_acc")
+
+    def best(self, column: Any) -> Any:
+        present = [(self.cells[(r, column)].mean, r) for r in self.row_values if (r, column) in self.cells]
+        return max(present)[1] if present else None
+
+
+def build_table(spec: dict[str, Any], records: pd.DataFrame, spec_dir: Path, extra_filters: dict[str, Any]) -> Table:
+    metric = spec["metric"]
+    if metric not in METRIC_NAMES:
+        raise ConfigError(f"table metric '{metric}'; choose one of: {', '.join(METRIC_NAMES)}")
+    row_field, col_field = spec["rows"]["field"], spec["columns"]["field"]
+    chosen = select(records, {**spec.get("filters", {}), **extra_filters}) if len(records) else records
+    status = chosen["status"].value_counts().to_dict() if len(chosen) else {}
+    done = chosen[chosen["status"] == "done"] if len(chosen) else chosen
+    scale = 100.0 if metric.endswith("_acc") else 1.0
+
+    def values(axis: dict[str, Any], name: str) -> list[Any]:
+        if "values" in axis:
+            return list(axis["values"])
+        return sorted(done[name].dropna().unique().tolist()) if name in done else []
+
+    rows, columns = values(spec["rows"], row_field), values(spec["columns"], col_field)
+    cells: dict[tuple[Any, Any], Cell] = {}
+    notes: list[str] = []
+    if len(done) and row_field in done and col_field in done:
+        for (r, c), group in done.groupby([row_field, col_field]):
+            by_config = sorted(group.groupby("signature"), key=lambda item: (-len(item[1]), item[0]))
+            signature, runs = by_config[0]
+            cells[(r, c)] = Cell([float(v) * scale for v in runs.sort_values("seed")[metric]], len(by_config))
+            if len(by_config) > 1:
+                notes.append(f"cell ({r}, {c}) holds {len(by_config)} configs; showing {signature} "
+                             f"(n={len(runs)}); narrow it with --filter KEY=VALUE")
+
+    paper: dict[tuple[Any, Any], float] = {}
+    if "paper" in spec:
+        reference = yaml.safe_load((spec_dir / spec["paper"]["file"]).read_text())
+        for entry in reference["entries"]:
+            if entry["table"] == spec["paper"]["table"]:
+                paper[(entry[row_field], entry[col_field])] = float(entry["value"])
+
+    missing_cells = sum((r, c) not in cells for r in rows for c in columns)
+    expected = len(spec.get("seeds", [])) * len(rows) * len(columns)
+    counted = sum(cell.n for key, cell in cells.items() if key[0] in rows and key[1] in columns)
+    counts = {"done": int(status.get("done", 0)), "failed": int(status.get("failed", 0)),
+              "running": int(status.get("running", 0)), "missing_cells": missing_cells,
+              "missing_runs": max(0, expected - counted) if expected else 0}
+    return Table(spec, rows, columns, cells, paper, counts, notes)
+
+
+def _number(value: float, percent: bool) -> str:
+    return f"{value:.2f}" if percent else f"{value:.4f}"
+
+
+def cell_text(table: Table, r: Any, c: Any, bold: tuple[str, str]) -> str:
+    cell = table.cells.get((r, c))
+    if cell is None:
+        return MISSING
+    text = _number(cell.mean, table.percent)
+    if cell.std is not None:
+        text += f" ± {_number(cell.std, table.percent)}"
+    text += f" (n={cell.n})"
+    return f"{bold[0]}{text}{bold[1]}" if table.best(c) == r else text
+
+
+def to_frame(table: Table, bold: tuple[str, str] = ("", "")) -> pd.DataFrame:
+    """The table as text cells: per column ours, and where the spec has them, the paper's and the difference."""
+    out = []
+    for r in table.row_values:
+        row: dict[str, str] = {table.spec["rows"]["field"]: str(r)}
+        for c in table.column_values:
+            row[str(c)] = cell_text(table, r, c, bold)
+            if table.paper:
+                ref = table.paper.get((r, c))
+                row[f"{c} paper"] = MISSING if ref is None else _number(ref, True)
+                cell = table.cells.get((r, c))
+                row[f"{c} Δ"] = "" if ref is None or cell is None else f"{cell.mean - ref:+.2f}"
+        out.append(row)
+    return pd.DataFrame(out)
+
+
+def header_lines(table: Table) -> list[str]:
+    c = table.counts
+    lines = [table.spec["title"],
+             f"metric: {METRIC_NAMES[table.spec['metric']]}, mean ± sample std over seeds (n runs); "
+             f"bold: best per column"]
+    if table.paper:
+        lines.append("paper: the numbers reported by Fang et al., NeurIPS 2023 (best-epoch test accuracy, %); "
+                     "Δ = ours - paper")
+    lines.append(f"runs: {c['done']} done, {c['failed']} failed, {c['running']} running (only done runs count); "
+                 f"{c['missing_cells']} cells missing" + (f", {c['missing_runs']} seed runs missing" if c["missing_runs"] else ""))
+    return lines + table.notes
+
+
+def to_latex(table: Table) -> str:
+    frame = to_frame(table, bold=("\\textbf{", "}"))
+    escape = lambda text: str(text).replace("_", "\\_").replace("±", "$\\pm$").replace("Δ", "$\\Delta$")  # noqa: E731
+    lines = [f"% {line}" for line in header_lines(table)]
+    lines += [f"\\begin{{tabular}}{{l{'r' * (len(frame.columns) - 1)}}}", "\\toprule",
+              " & ".join(escape(c) for c in frame.columns) + " \\\\", "\\midrule"]
+    lines += [" & ".join(escape(v) for v in row) + " \\\\" for row in frame.itertuples(index=False)]
+    lines += ["\\bottomrule", "\\end{tabular}"]
+    return "\n".join(lines) + "\n"
+
+
+def to_csv(table: Table) -> str:
+    rows = []
+    for r in table.row_values:
+        for c in table.column_values:
+            cell = table.cells.get((r, c))
+            ref = table.paper.get((r, c))
+            rows.append({"row": r, "column": c, "metric": table.spec["metric"],
+                         "mean": None if cell is None else cell.mean, "std": None if cell is None else cell.std,
+                         "n": 0 if cell is None else cell.n, "paper": ref,
+                         "delta": None if cell is None or ref is None else cell.mean - ref})
+    return pd.DataFrame(rows).to_csv(index=False)
+
+
+def render(table: Table, fmt: str) -> str:
+    if fmt == "latex":
+        return to_latex(table)
+    if fmt == "csv":
+        return to_csv(table)
+    body = to_frame(table, bold=("**", "**")).to_markdown(index=False, disable_numparse=True)
+    return "\n\n".join(header_lines(table)) + "\n\n" + body + "\n"
+
+
+def parse_filters(items: list[str]) -> dict[str, Any]:
+    filters = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise ConfigError(f"--filter {item!r}: write KEY=VALUE, e.g. trainer.epochs=2")
+        filters[key] = yaml.safe_load(value)
+    return filters
+
+
+def main(argv: list[str]) -> None:
+    parser = argparse.ArgumentParser(prog="snnbench table", description=__doc__.splitlines()[0])
+    parser.add_argument("spec", help="a spec file, or a name in results/tables/specs (seq_cifar, order_k, digits, ...)")
+    parser.add_argument("--runs", type=Path, default=None, help="runs folder (default: $SNNBENCH_RUNS or ./runs)")
+    parser.add_argument("--format", choices=["md", "latex", "csv"], default="md")
+    parser.add_argument("--out", type=Path, default=None, help="write here instead of printing")
+    parser.add_argument("--filter", action="append", default=[], metavar="KEY=VALUE",
+                        help="extra filter on a result or config field, e.g. trainer.epochs=2 (repeatable)")
+    args = parser.parse_args(argv)
+    runs = args.runs or Path(os.environ.get("SNNBENCH_RUNS", "runs"))
+    spec_path = resolve_spec(args.spec)
+    spec = yaml.safe_load(spec_path.read_text())
+    table = build_table(spec, load_records(runs) if runs.exists() else pd.DataFrame(), spec_path.parent,
+                        parse_filters(args.filter))
+    text = render(table, args.format)
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(text)
+        print(f"wrote {args.out}")
+    else:
+        print(text, end="")

@@ -1,0 +1,91 @@
+"""`snnbench table` and `snnbench plot` on the records of real tiny runs."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import statistics
+
+import pytest
+
+from conftest import results, snnbench
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    runs = tmp_path_factory.mktemp("tables") / "runs"
+    proc = snnbench("train", "-m", "neuron=lif,psn,sliding_psn", "dataset=seq_digits", "seed=0,1", "trainer.epochs=2",
+                    runs_dir=runs)
+    assert proc.returncode == 0, proc.stderr
+    # one failed and one interrupted run of the same config: the table must not count them
+    done = next(p.parent for p in runs.rglob("result.json") if "/lif/" in str(p) and p.parent.name == "seed=0")
+    for seed, status in ((7, "failed"), (8, "running")):
+        copy = done.with_name(f"seed={seed}")
+        shutil.copytree(done, copy)
+        record = json.loads((copy / "result.json").read_text()) | {"status": status, "seed": seed}
+        (copy / "result.json").write_text(json.dumps(record))
+    return runs
+
+
+def table(runs, *args):
+    proc = snnbench("table", *args, "--runs", str(runs), runs_dir=runs)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout
+
+
+def test_digits_table_is_mean_std_over_seeds_of_done_runs(runs):
+    text = table(runs, "digits")
+    rows = [line for line in text.splitlines() if line.startswith("| ") and "neuron" not in line]
+    assert [r.split("|")[1].strip() for r in rows] == ["lif", "psn", "sliding_psn"]
+    for row in rows:
+        neuron, cell = (c.strip().strip("*") for c in row.split("|")[1:3])
+        accs = [100 * r["best_test_acc"] for r in results(runs) if r["neuron"] == neuron and r["status"] == "done"]
+        assert len(accs) == 2
+        assert cell == f"{statistics.mean(accs):.2f} ± {statistics.stdev(accs):.2f} (n=2)"
+    assert "1 failed, 1 running" in text and "6 done" in text
+    assert text.count("**") == 2  # the best of the single column is bold
+
+
+def test_output_is_deterministic_and_parses(runs):
+    assert table(runs, "digits") == table(runs, "digits")
+    md = [line for line in table(runs, "digits").splitlines() if line.startswith("|")]
+    assert len({line.count("|") for line in md}) == 1 and re.match(r"^\|[-:| ]+\|$", md[1])
+    latex = table(runs, "digits", "--format", "latex")
+    body = latex[latex.index("\\begin{tabular}"):]
+    assert body.strip().endswith("\\end{tabular}") and "\\toprule" in body and "\\bottomrule" in body
+    lines = [line for line in body.splitlines() if line.endswith("\\\\")]
+    assert len({line.count("&") for line in lines}) == 1 and "$\\pm$" in body and "\\textbf{" in body
+    csv = table(runs, "digits", "--format", "csv").splitlines()
+    assert csv[0] == "row,column,metric,mean,std,n,paper,delta" and len(csv) == 4
+
+
+def test_paper_table_without_runs_is_a_skeleton_with_the_paper_column(tmp_path):
+    text = table(tmp_path / "nothing", "seq_cifar", "--format", "latex")
+    lines = [line for line in text.splitlines() if line.endswith("\\\\")]
+    assert "seq\\_cifar10 paper" in lines[0]
+    assert len(lines) == 9 and all(line.count("missing") == 2 for line in lines[1:])
+    assert "88.45" in text and "Fang et al." in text and "16 cells missing" in text
+
+
+def test_firing_rates_are_recorded_and_tabulated(runs):
+    record = next(r for r in results(runs) if r["status"] == "done")
+    assert len(record["firing_rates"]) == 5 and 0 < record["mean_firing_rate"] < 1  # seq_conv_net: 5 neuron layers
+    spec = runs.parent / "rates.yaml"
+    spec.write_text("title: rates\nmetric: mean_firing_rate\nfilters: {dataset: seq_digits}\n"
+                    "rows: {field: neuron}\ncolumns: {field: dataset}\n")
+    assert "(n=2)" in table(runs, str(spec))
+
+
+@pytest.mark.parametrize("kind", ["curves", "firing", "order-k"])
+def test_plot_writes_images(runs, tmp_path, kind):
+    proc = snnbench("plot", kind, "--runs", str(runs), "--filter", "dataset=seq_digits", "--out", str(tmp_path / kind),
+                    runs_dir=runs)
+    assert proc.returncode == 0, proc.stderr
+    for suffix in (".png", ".pdf"):
+        assert (tmp_path / kind).with_suffix(suffix).stat().st_size > 1000
+
+
+def test_unknown_spec_lists_the_specs(tmp_path):
+    proc = snnbench("table", "nope", runs_dir=tmp_path)
+    assert proc.returncode == 2 and "seq_cifar" in proc.stderr and "order_k" in proc.stderr
