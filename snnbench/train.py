@@ -184,7 +184,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
 
     record = {
         "dataset": cfg.dataset.name, "neuron": cfg.neuron.name, "model": cfg.model._target_.rsplit(".", 1)[-1],
-        "seed": cfg.seed, "T": cfg.T, "epochs": cfg.trainer.epochs, "signature": run.signature,
+        "recipe": cfg.recipe, "seed": cfg.seed, "T": cfg.T, "epochs": cfg.trainer.epochs, "signature": run.signature,
         "run_dir": str(run.path), "params": count_parameters(model), "device": str(device),
         "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor(),
         "amp": use_amp, "versions": versions(), "command": " ".join(COMMAND_LINE or sys.argv),

@@ -1,0 +1,141 @@
+"""The PSN paper's recipes: every table row is one command, with the paper's networks and settings."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from conftest import results, snnbench
+from snnbench.build import build_experiment, count_parameters
+from snnbench.fixtures import write_cifar, write_cifar10dvs
+from snnbench.train import train
+
+PAPER_NEURONS = ["psn", "masked_psn", "sliding_psn", "glif", "plif", "klif", "lif", "lif_noreset"]
+RECIPES = {  # recipe: neurons it is meant for
+    "seq_cifar10": PAPER_NEURONS, "seq_cifar100": PAPER_NEURONS, "order_k": ["masked_psn", "sliding_psn"],
+    "cifar10": ["psn", "lif", "sliding_psn"], "cifar10dvs": ["sliding_psn", "psn", "lif"],
+}
+
+
+@pytest.mark.parametrize("recipe,neuron", [(r, n) for r, ns in RECIPES.items() for n in ns])
+def test_every_recipe_composes_with_its_neurons(compose_cfg, recipe, neuron):
+    cfg = compose_cfg([f"experiment=psn_paper/{recipe}", f"neuron={neuron}"])
+    assert cfg.recipe == f"psn_paper/{recipe}" and cfg.neuron.name == neuron
+    if recipe != "cifar10":  # the 70M-parameter network is built once, in the parameter-count test
+        build_experiment(cfg, load_data=False)
+
+
+def test_sequential_cifar_recipe_values(compose_cfg):
+    for neuron in PAPER_NEURONS:
+        cfg = compose_cfg(["experiment=psn_paper/seq_cifar10", f"neuron={neuron}"])
+        assert (cfg.T, cfg.trainer.epochs, cfg.trainer.batch_size, cfg.trainer.drop_last) == (32, 256, 128, True)
+        assert cfg.loss._target_.endswith("MeanOutputCrossEntropy") and cfg.loss.label_smoothing == 0.1
+        assert cfg.sched._target_.endswith("CosineAnnealingLR") and cfg.sched.T_max == 256
+        expected = ("adamw", 0.001, None) if neuron == "sliding_psn" else ("sgd", 0.1, 0.9)
+        assert (cfg.optim.name, cfg.optim.lr, cfg.optim.momentum) == expected and cfg.optim.weight_decay == 0
+        if neuron in ("masked_psn", "sliding_psn"):
+            assert cfg.neuron.k == 32
+        if neuron == "masked_psn":
+            assert cfg.neuron.lambda_ramp == 8.0
+    assert compose_cfg(["experiment=psn_paper/seq_cifar100"]).dataset.name == "seq_cifar100"
+
+
+def test_cifar10_and_dvs_recipe_values(compose_cfg):
+    cfg = compose_cfg(["experiment=psn_paper/cifar10"])
+    assert (cfg.T, cfg.trainer.epochs, cfg.trainer.batch_size, cfg.optim.lr, cfg.model.channels) == (4, 1024, 128, 0.1, 256)
+    for T in (4, 8, 10):
+        cfg = compose_cfg(["experiment=psn_paper/cifar10dvs", f"T={T}"])
+        assert (cfg.T, cfg.neuron.name, cfg.neuron.k, cfg.neuron.exp_init) == (T, "sliding_psn", 2, True)
+        assert (cfg.trainer.epochs, cfg.trainer.batch_size, cfg.trainer.amp) == (200, 32, False)
+        assert (cfg.optim.name, cfg.optim.lr, cfg.optim.momentum, cfg.optim.weight_decay) == ("sgd", 0.1, 0.9, 5e-4)
+        assert cfg.loss._target_.endswith("TETLoss") and (cfg.loss.lam, cfg.loss.mse_target) == (0.001, 1.0)
+    order = compose_cfg(["experiment=psn_paper/order_k", "neuron=sliding_psn", "neuron.k=5"])
+    assert (order.dataset.name, order.neuron.k, order.optim.name) == ("seq_cifar100", 5, "adamw")
+
+
+def test_parameter_counts_match_the_papers_layer_lists(compose_cfg):
+    def count(recipe: str, *extra: str) -> int:
+        cfg = compose_cfg([f"experiment=psn_paper/{recipe}", "neuron=psn", *extra])
+        return count_parameters(build_experiment(cfg, load_data=False).model)
+
+    psn = lambda T, layers: layers * (T * T + T)  # noqa: E731  each PSN layer: W [T, T] and B [T]
+    # sequential CIFAR-10, c 128, T 32: 6 convs (k 3, no bias), 6 BN (weight, bias), 7 PSN, FC 1024-256-10
+    convs = 3 * 128 * 3 + 5 * 128 * 128 * 3
+    assert count("seq_cifar10") == convs + 6 * 2 * 128 + psn(32, 7) + (1024 * 256 + 256) + (256 * 10 + 10)
+    # CIFAR-10, c 256, T 4: 6 convs 3x3 (no bias), 6 BN, 7 PSN, FC 16384-4096-10
+    convs = 3 * 256 * 9 + 5 * 256 * 256 * 9
+    assert count("cifar10") == convs + 6 * 2 * 256 + psn(4, 7) + (16384 * 4096 + 4096) + (4096 * 10 + 10)
+    # CIFAR10-DVS VGG, T 10: 8 convs 3x3 with bias, 8 BN, 8 PSN, FC 512*3*3-10
+    widths = [2, 64, 128, 256, 256, 512, 512, 512, 512]
+    convs = sum(a * b * 9 + b for a, b in zip(widths, widths[1:]))
+    assert count("cifar10dvs") == convs + 2 * sum(widths[1:]) + psn(10, 8) + (512 * 9 * 10 + 10)
+
+
+@pytest.fixture(scope="module")
+def data_root(tmp_path_factory):
+    root = tmp_path_factory.mktemp("recipe_data")
+    write_cifar(root, "cifar10", n_train=20, n_test=10)
+    write_cifar(root, "cifar100", n_train=20, n_test=10)
+    write_cifar10dvs(root / "cifar10dvs", [0, 100], events_per_sample=2000)
+    return root
+
+
+TINY = {
+    "seq_cifar10": ["model.channels=8", "model.hidden=16"],
+    "seq_cifar100": ["model.channels=8", "model.hidden=16"],
+    "order_k": ["model.channels=8", "model.hidden=16", "neuron.k=2"],
+    "cifar10": ["model.channels=8", "model.hidden=16"],
+    "cifar10dvs": ["T=4", "model.layers=[8,M,8,M,8,M,8,M]"],
+}
+
+
+@pytest.mark.parametrize("recipe", sorted(TINY))
+def test_one_training_epoch_of_each_recipe(compose_cfg, data_root, tmp_path, recipe):
+    torch.manual_seed(0)
+    cfg = compose_cfg([f"experiment=psn_paper/{recipe}", f"data_root={data_root}", f"runs_dir={tmp_path}",
+                       "trainer.epochs=1", "trainer.batch_size=10", "trainer.num_workers=0",
+                       *(["++dataset.build.verify_md5=false"] if recipe != "cifar10dvs" else []), *TINY[recipe]])
+    record = train(cfg)
+    assert record["status"] == "done" and record["epochs_done"] == 1
+
+
+def test_info_prints_the_network_and_its_parameters(tmp_path):
+    proc = snnbench("info", "experiment=psn_paper/seq_cifar10", "neuron=psn", runs_dir=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip().splitlines()[-1] == "parameters: 520810" and "PSN" in proc.stdout
+
+
+def test_cfg_job_shows_the_sliding_psn_recipe(tmp_path):
+    proc = snnbench("train", "experiment=psn_paper/seq_cifar10", "neuron=sliding_psn", "--cfg", "job", "--resolve",
+                    runs_dir=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    for text in ("name: adamw", "lr: 0.001", "epochs: 256", "batch_size: 128", "T: 32", "k: 32"):
+        assert text in out, text
+
+
+def test_an_overridden_recipe_records_the_override(data_root, tmp_path):
+    proc = snnbench("train", "experiment=psn_paper/seq_cifar10", "optim.lr=0.05", f"data_root={data_root}",
+                    "++dataset.build.verify_md5=false", "trainer.epochs=1", "trainer.batch_size=10",
+                    "trainer.num_workers=0", "model.channels=8", "model.hidden=16", runs_dir=tmp_path / "runs")
+    assert proc.returncode == 0, proc.stderr
+    (record,) = results(tmp_path / "runs")
+    assert record["recipe"] == "psn_paper/seq_cifar10" and "optim.lr=0.05" in record["overrides"]
+    config = next((tmp_path / "runs").rglob("config.yaml")).read_text()
+    assert "lr: 0.05" in config and "recipe: psn_paper/seq_cifar10" in config
+
+
+@pytest.mark.parametrize("script,runs,table", [
+    ("sweep_seq_cifar", 48, "seq_cifar"), ("sweep_order_k", 66, "order_k"), ("sweep_cifar10", 3, "cifar10"),
+    ("sweep_cifar10dvs", 9, "cifar10dvs"), ("sweep_shd", 30, "shd"), ("sweep_digits", 30, "digits"),
+])
+def test_table_scripts_dry_run_lists_their_runs(tmp_path, script, runs, table):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    path = Path(__file__).parents[1] / "scripts" / f"{script}.py"
+    proc = subprocess.run([sys.executable, str(path), "--dry-run"], capture_output=True, text=True, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert f"table '{table}': {runs} runs" in proc.stdout and "rough time" in proc.stdout
+    assert "snnbench train -m" in proc.stdout and not (tmp_path / "runs").exists()
