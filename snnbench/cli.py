@@ -11,10 +11,13 @@ import sys
 from typing import Callable
 
 import hydra
+from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
 from omegaconf import DictConfig
 
 from snnbench import train as training
 from snnbench.errors import ConfigError
+from snnbench.sweep import record_job
 
 log = logging.getLogger("snnbench")
 
@@ -28,6 +31,7 @@ commands:
           `data prepare dataset=X T=..`: the one-off download and event-to-frame conversion
   table   `table SPEC [--runs DIR] [--format md|latex|csv]`: a paper table from run records, with the paper's numbers
   plot    `plot curves|order-k|firing [--runs DIR]`: learning curves, order-k ablation, firing-rate bars
+  status  `status [--runs DIR] [--group dataset|neuron|sweep]`: done, failed, running and stale runs
   speed   time neurons (inference, training) over T and N; ratio tables t_LIF / t_X and a figure
 
 examples:
@@ -37,12 +41,25 @@ examples:
 
 
 @hydra.main(version_base="1.3", config_path="pkg://snnbench.configs", config_name="train")
-def train_app(cfg: DictConfig) -> float:
+def train_app(cfg: DictConfig) -> float | None:
+    """One run. In a multirun, a run that fails is recorded (and reported at the end), and the sweep goes on."""
+    multirun = HydraConfig.get().mode == RunMode.MULTIRUN
+    if multirun:
+        record_job("running", str(training.RunFolder.for_config(cfg).path))
     try:
-        return training.train(cfg)["best_test_acc"]
-    except ConfigError as err:
-        log.error(f"error: {err}")
-        sys.exit(2)
+        record = training.train(cfg)
+    except Exception as err:  # noqa: BLE001  (isolation: one failing config must not stop the sweep)
+        if not multirun:
+            if isinstance(err, ConfigError):
+                log.error(f"error: {err}")
+                sys.exit(2)
+            raise
+        log.error(f"run failed ({' '.join(HydraConfig.get().overrides.task)}): {type(err).__name__}: {err}")
+        record_job("failed", str(training.RunFolder.for_config(cfg).path), f"{type(err).__name__}: {err}")
+        return None
+    if multirun:
+        record_job("failed" if record.get("status") == "failed" else record.get("status", "done"), record.get("run_dir"))
+    return record.get("best_test_acc")
 
 
 def _hydra_command(app: Callable[[], None], name: str) -> Callable[[list[str]], None]:
@@ -100,6 +117,12 @@ def _plot(args: list[str]) -> None:
     plots.main(args)
 
 
+def _status(args: list[str]) -> None:
+    from snnbench import status
+
+    status.main(args)
+
+
 def _speed(args: list[str]) -> None:
     from snnbench import speed
 
@@ -112,6 +135,7 @@ COMMANDS: dict[str, Callable[[list[str]], None]] = {
     "data": _data,
     "table": _table,
     "plot": _plot,
+    "status": _status,
     "speed": _speed,
 }
 

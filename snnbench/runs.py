@@ -8,6 +8,8 @@ Layout of ``<runs_dir>/<dataset>/<neuron>/<signature>/seed=<seed>/``::
     checkpoints/last.pt  state after the last finished epoch (model, optimiser, RNG, history)
     tb/                TensorBoard scalars
 
+and ``<runs_dir>/.locks/<dataset>-<neuron>-<signature>-seed=<seed>.lock`` while a process trains it.
+
 The signature is a hash of the resolved config without the seed and without keys that cannot
 change the result (paths, worker counts, progress bars), so a config always maps to one folder.
 Every file is written atomically: to a temporary name, then renamed over the old one.
@@ -77,6 +79,12 @@ class RunFolder:
     @property
     def signature(self) -> str:
         return self.path.parent.name
+
+    @property
+    def lock_path(self) -> Path:
+        """Outside the run folder, so that a run that never starts leaves no folder behind."""
+        runs_dir = self.path.parents[3]
+        return runs_dir / ".locks" / f"{'-'.join(self.path.parts[-4:])}.lock"
 
     @property
     def result_path(self) -> Path:

@@ -22,19 +22,28 @@ import numpy as np
 import torch
 import torch.nn as nn
 from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
 from hydra.utils import instantiate
 from omegaconf import DictConfig
 from spikingjelly.activation_based import functional
-from torch.utils.data import DataLoader
+from torch.nn.parallel import DistributedDataParallel
+from torch.utils.data import DataLoader, DistributedSampler
 from torch.utils.tensorboard import SummaryWriter
 from tqdm import tqdm
 
 from snnbench.build import build_experiment, count_parameters, instantiate_checked
 from snnbench.data import to_time_major
 from snnbench.errors import ConfigError
+from snnbench.distributed import Dist, sum_across
+from snnbench.distributed import setup as setup_distributed
+from snnbench.locks import RunLock
 from snnbench.runs import RunFolder
 
 log = logging.getLogger("snnbench")
+
+class NonFiniteLossError(RuntimeError):
+    """The training loss became NaN or infinite."""
+
 
 #: The command line as the user typed it; ``snnbench.cli`` fills it before Hydra rewrites ``sys.argv``.
 COMMAND_LINE: list[str] = []
@@ -46,14 +55,15 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def pick_device(setting: str) -> torch.device:
-    if setting == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+def pick_device(setting: str, gpu_index: int = 0) -> torch.device:
+    """CPU or the GPU ``gpu_index`` modulo the visible GPUs (a torchrun local rank, or a parallel job's number)."""
+    if setting not in ("auto", "cpu", "cuda"):
+        raise ConfigError(f"trainer.device={setting!r}; choose auto, cpu or cuda")
     if setting == "cuda" and not torch.cuda.is_available():
         raise ConfigError("trainer.device=cuda but no CUDA device is visible; use trainer.device=auto or cpu")
-    if setting not in ("cpu", "cuda"):
-        raise ConfigError(f"trainer.device={setting!r}; choose auto, cpu or cuda")
-    return torch.device(setting)
+    if setting == "cpu" or not torch.cuda.is_available():
+        return torch.device("cpu")
+    return torch.device("cuda", gpu_index % torch.cuda.device_count())
 
 
 def rng_state() -> dict[str, Any]:
@@ -80,7 +90,7 @@ def versions() -> dict[str, str]:
 
 def train_one_epoch(model: nn.Module, loader: DataLoader, criterion: nn.Module, optimizer: torch.optim.Optimizer,
                     scaler: torch.amp.GradScaler, device: torch.device, encoding: str, T: int,
-                    desc: str) -> dict[str, float]:
+                    desc: str, info: Dist) -> dict[str, float]:
     model.train()
     loss_sum, correct, seen = 0.0, 0, 0
     start = time.perf_counter()
@@ -90,6 +100,9 @@ def train_one_epoch(model: nn.Module, loader: DataLoader, criterion: nn.Module, 
         with torch.autocast(device.type, enabled=scaler.is_enabled()):
             out = model(x)
             loss = criterion(out, y)
+        if not torch.isfinite(loss):
+            raise NonFiniteLossError(f"the loss became {loss.item()} during {desc}; the run stops here "
+                                     f"(lower optim.lr, or check the data)")
         optimizer.zero_grad(set_to_none=True)
         scaler.scale(loss).backward()
         scaler.step(optimizer)
@@ -100,6 +113,7 @@ def train_one_epoch(model: nn.Module, loader: DataLoader, criterion: nn.Module, 
         correct += (out.mean(0).argmax(1) == labels).sum().item()
         seen += len(y)
     seconds = time.perf_counter() - start
+    loss_sum, correct, seen = sum_across([loss_sum, correct, seen], info)
     return {"train_loss": loss_sum / seen, "train_acc": correct / seen, "train_s": seconds,
             "train_samples_per_s": seen / seconds}
 
@@ -149,21 +163,45 @@ def summarise(history: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def train(cfg: DictConfig) -> dict[str, Any]:
-    """Train the run that ``cfg`` describes (or skip or resume it); return its result record."""
+    """Train the run that ``cfg`` describes (or skip or resume it); return its result record.
+
+    A run that another live process is training is skipped (its record is returned as it is).
+    """
     run = RunFolder.for_config(cfg)
     previous = run.read_result()
     if previous and previous.get("status") == "done":
         log.info(f"already done, nothing to train: {run.path} (best test acc {previous['best_test_acc']:.4f})")
         return previous
+    info = setup_distributed()
+    if not info.is_main:  # rank 0 owns the lock and the files; the other ranks follow it
+        return _train_locked(cfg, run, previous, info)
+    with RunLock(run.lock_path) as lock:
+        if not lock.acquired:
+            log.info(f"skipping {run.path}: process {lock.owner.get('pid')} on {lock.owner.get('host')} is training it")
+            return {**(previous or {}), "status": (previous or {}).get("status", "running"), "skipped": True}
+        previous = run.read_result()  # another process may have finished it meanwhile
+        if previous and previous.get("status") == "done":
+            return previous
+        return _train_locked(cfg, run, previous, info)
 
+
+def _parallel_job_number() -> int:
+    return HydraConfig.get().job.num if HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN else 0
+
+
+def _train_locked(cfg: DictConfig, run: RunFolder, previous: dict[str, Any] | None, info: Dist) -> dict[str, Any]:
+    """Build, resume and train while holding the run's lock (rank 0 writes, other ranks only train)."""
     seed_everything(cfg.seed)
-    device = pick_device(cfg.trainer.device)
+    device = pick_device(cfg.trainer.device, info.local_rank if info.enabled else _parallel_job_number())
     if device.type == "cpu":
         torch.use_deterministic_algorithms(True)
     else:
         torch.backends.cudnn.benchmark = True
     experiment = build_experiment(cfg)
-    data, model = experiment.data, experiment.model.to(device)
+    model = experiment.model
+    if info.enabled and cfg.trainer.sync_bn:
+        model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
+    data, model = experiment.data, model.to(device)
     optimizer = instantiate_checked(cfg.optim, params=model.parameters())
     scheduler = instantiate(cfg.sched, optimizer=optimizer)
     criterion = instantiate(cfg.loss)
@@ -181,41 +219,51 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         restore_rng_state(checkpoint["rng"])
         history, elapsed = checkpoint["history"], checkpoint["elapsed_s"]
         log.info(f"resuming {run.path} after epoch {len(history)}")
+    trained = DistributedDataParallel(model, device_ids=[device] if device.type == "cuda" else None) \
+        if info.enabled else model
 
     record = {
         "dataset": cfg.dataset.name, "neuron": cfg.neuron.name, "model": cfg.model._target_.rsplit(".", 1)[-1],
         "recipe": cfg.recipe, "seed": cfg.seed, "T": cfg.T, "epochs": cfg.trainer.epochs, "signature": run.signature,
         "run_dir": str(run.path), "params": count_parameters(model), "device": str(device),
         "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor(),
-        "amp": use_amp, "versions": versions(), "command": " ".join(COMMAND_LINE or sys.argv),
+        "amp": use_amp, "world_size": info.world, "versions": versions(), "command": " ".join(COMMAND_LINE or sys.argv),
         "overrides": list(HydraConfig.get().overrides.task) if HydraConfig.initialized() else [],
         "started_at": (previous or {}).get("started_at", datetime.now(timezone.utc).isoformat(timespec="seconds")),
     }
-    run.write_config(cfg)
-    run.write_result({**record, "status": "running", "wall_s": elapsed, **summarise(history)})
-    log.info(f"run folder: {run.path}  ({record['params']:,} parameters, {device})")
+    if info.is_main:
+        run.write_config(cfg)
+        run.write_result({**record, "status": "running", "wall_s": elapsed, **summarise(history)})
+    log.info(f"run folder: {run.path}  ({record['params']:,} parameters, {device}"
+             + (f", rank {info.rank} of {info.world})" if info.enabled else ")"))
 
     generator = torch.Generator()
-    train_loader = DataLoader(data.train, batch_size=cfg.trainer.batch_size, shuffle=True, generator=generator,
-                              drop_last=cfg.trainer.drop_last, num_workers=cfg.trainer.num_workers,
-                              collate_fn=data.collate_train, pin_memory=device.type == "cuda")
+    sampler = DistributedSampler(data.train, num_replicas=info.world, rank=info.rank, shuffle=True, seed=cfg.seed,
+                                 drop_last=cfg.trainer.drop_last) if info.enabled else None
+    train_loader = DataLoader(data.train, batch_size=cfg.trainer.batch_size // info.world, shuffle=sampler is None,
+                              sampler=sampler, generator=generator, drop_last=cfg.trainer.drop_last,
+                              num_workers=cfg.trainer.num_workers, collate_fn=data.collate_train,
+                              pin_memory=device.type == "cuda")
     test_loader = DataLoader(data.test, batch_size=cfg.trainer.eval_batch_size, num_workers=cfg.trainer.num_workers,
                              collate_fn=data.collate_test, pin_memory=device.type == "cuda")
-    writer = SummaryWriter(str(run.tensorboard_dir), purge_step=len(history))
+    writer = SummaryWriter(str(run.tensorboard_dir), purge_step=len(history)) if info.is_main else None
     epochs = cfg.trainer.epochs
     try:
         for epoch in range(len(history), epochs):
             generator.manual_seed(cfg.seed * 100_003 + epoch)  # the shuffle order depends only on seed and epoch
-            experiment.neuron.start_epoch(model, epoch, epochs)
+            if sampler is not None:
+                sampler.set_epoch(epoch)
+            experiment.neuron.start_epoch(model, epoch, epochs)  # from the epoch: the same on every rank
             lr = optimizer.param_groups[0]["lr"]
-            stats = train_one_epoch(model, train_loader, criterion, optimizer, scaler, device, data.encoding,
-                                    data.T, desc=f"epoch {epoch + 1}/{epochs}")
+            stats = train_one_epoch(trained, train_loader, criterion, optimizer, scaler, device, data.encoding,
+                                    data.T, desc=f"epoch {epoch + 1}/{epochs}", info=info)
             stats |= evaluate(model, test_loader, criterion, device, data.encoding, data.T, use_amp,
                               experiment.neuron.layers)
             scheduler.step()
             elapsed += stats["train_s"] + stats["eval_s"]
             history.append({"epoch": epoch, "lr": lr, **stats})
-
+            if not info.is_main:
+                continue
             run.save_checkpoint({
                 "model": model.state_dict(), "optimizer": optimizer.state_dict(),
                 "scheduler": scheduler.state_dict(), "scaler": scaler.state_dict(),
@@ -235,14 +283,18 @@ def train(cfg: DictConfig) -> dict[str, Any]:
                 f" {stats['train_samples_per_s']:.0f} samples/s, firing rate {stats['mean_firing_rate']:.3f}"
             )
     except Exception as err:
-        run.write_result({**record, "status": "failed", "wall_s": elapsed, **summarise(history),
-                          "error": f"{type(err).__name__}: {err}", "traceback": traceback.format_exc()})
+        if info.is_main:
+            run.write_result({**record, "status": "failed", "wall_s": elapsed, **summarise(history),
+                              "error": f"{type(err).__name__}: {err}", "traceback": traceback.format_exc()})
         raise
     finally:
-        writer.close()
+        if writer is not None:
+            writer.close()
 
     result = {**record, "status": "done", "wall_s": elapsed, **summarise(history),
               "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+    if not info.is_main:
+        return result
     run.write_result(result)
     log.info(f"done: best test acc {result['best_test_acc']:.4f} (epoch {result['best_epoch'] + 1}),"
              f" final {result['final_test_acc']:.4f}, {elapsed:.1f}s -> {run.result_path}")

@@ -1,0 +1,49 @@
+"""One run on several processes, started by ``torchrun --nproc_per_node=N -m snnbench train ...``.
+
+All ranks compute the same run folder (it is a hash of the config); rank 0 alone takes the lock and writes
+records, checkpoints and TensorBoard. Each rank trains on its shard (DistributedSampler, reshuffled per epoch),
+gradients are averaged by DistributedDataParallel, and every rank evaluates the full test set with the same
+weights. ``trainer.batch_size`` stays the global batch: each rank takes ``batch_size / world_size``.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import torch
+import torch.distributed as dist
+
+
+@dataclass(frozen=True)
+class Dist:
+    rank: int = 0
+    world: int = 1
+    local_rank: int = 0
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+    @property
+    def enabled(self) -> bool:
+        return self.world > 1
+
+
+def setup() -> Dist:
+    """Join the process group torchrun describes in the environment (gloo on CPU, nccl on CUDA)."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world == 1:
+        return Dist()
+    if not dist.is_initialized():
+        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+    return Dist(rank=dist.get_rank(), world=world, local_rank=int(os.environ.get("LOCAL_RANK", "0")))
+
+
+def sum_across(values: list[float], info: Dist) -> list[float]:
+    """Element-wise sum of ``values`` over all ranks (the values themselves when not distributed)."""
+    if not info.enabled:
+        return values
+    tensor = torch.tensor(values, dtype=torch.float64)
+    dist.all_reduce(tensor)
+    return tensor.tolist()

@@ -1,0 +1,102 @@
+"""Overnight sweeps: failure isolation, one owner per run, status, parallel, SLURM (local) and torchrun."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from conftest import results, snnbench
+
+
+def test_a_failing_config_does_not_stop_the_sweep(tmp_path):
+    runs = tmp_path / "runs"
+    proc = snnbench("train", "-m", "neuron=lif", "optim.lr=0.1,0.05,0.02,inf", "trainer.epochs=1", runs_dir=runs)
+    assert proc.returncode == 1
+    assert "1 of 4 failed" in proc.stdout and "NonFiniteLossError" in proc.stdout
+    records = results(runs)
+    assert sorted(r["status"] for r in records) == ["done", "done", "done", "failed"]
+    failed = next(r for r in records if r["status"] == "failed")
+    assert "loss became nan" in failed["error"] and "Traceback" in failed["traceback"]
+
+    status = snnbench("status", "--runs", str(runs), "--group", "sweep", runs_dir=runs)
+    assert status.returncode == 0
+    assert "4 runs: 3 done, 1 failed, 0 running, 0 stale" in status.stdout and "NonFiniteLossError" in status.stdout
+
+
+def _start(args, runs, tmp_path):
+    env = {**os.environ, "SNNBENCH_RUNS": str(runs)}
+    return subprocess.Popen([sys.executable, "-m", "snnbench", *args], cwd=tmp_path, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def test_two_launches_of_one_config_train_it_once(tmp_path):
+    runs = tmp_path / "runs"
+    args = ["train", "neuron=lif", "trainer.epochs=8"]
+    first, second = _start(args, runs, tmp_path), _start(args, runs, tmp_path)
+    outputs = [p.communicate(timeout=300)[0] for p in (first, second)]
+    assert first.returncode == 0 and second.returncode == 0, outputs
+    trained = [out for out in outputs if "epoch   1/8" in out]
+    assert len(trained) == 1, outputs
+    other = outputs[1 - outputs.index(trained[0])]
+    assert "is training it" in other or "already done" in other
+    (record,) = results(runs)
+    assert record["status"] == "done" and record["epochs_done"] == 8
+
+
+def test_status_running_then_stale_and_a_dead_owners_lock_is_taken_over(tmp_path):
+    runs = tmp_path / "runs"
+    args = ["train", "neuron=lif", "trainer.epochs=40"]
+    proc = _start(args, runs, tmp_path)
+    deadline = time.monotonic() + 120
+    while not any(len(p.read_text().splitlines()) >= 1 for p in runs.rglob("metrics.jsonl")):
+        assert proc.poll() is None and time.monotonic() < deadline
+        time.sleep(0.05)
+    running = snnbench("status", "--runs", str(runs), runs_dir=runs)
+    assert "heartbeat" in running.stdout and "1 running" in running.stdout, running.stdout
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    stale = snnbench("status", "--runs", str(runs), runs_dir=runs)
+    assert "1 stale" in stale.stdout and "rerun the same command" in stale.stdout
+    assert list((runs / ".locks").iterdir())  # the dead process left its lock behind
+
+    again = snnbench(*args, runs_dir=runs)  # same host, dead pid: the lock is taken over and the run resumes
+    assert again.returncode == 0, again.stderr
+    assert "resuming" in again.stdout and "is training it" not in again.stdout
+    (record,) = results(runs)
+    assert record["status"] == "done" and record["epochs_done"] == 40
+    assert not list((runs / ".locks").iterdir())
+
+
+def test_parallel_local_sweep(tmp_path):
+    runs = tmp_path / "runs"
+    proc = snnbench("train", "-m", "hydra/launcher=parallel", "neuron=lif,psn", "trainer.epochs=1", runs_dir=runs)
+    assert proc.returncode == 0, proc.stderr
+    assert sorted(r["neuron"] for r in results(runs) if r["status"] == "done") == ["lif", "psn"]
+
+
+def test_submitit_local_sweep_and_slurm_preset(tmp_path):
+    runs = tmp_path / "runs"
+    proc = snnbench("train", "-m", "hydra/launcher=submitit_local", "neuron=lif,psn", "trainer.epochs=1", runs_dir=runs)
+    assert proc.returncode == 0, proc.stderr
+    assert sorted(r["neuron"] for r in results(runs) if r["status"] == "done") == ["lif", "psn"]
+    preset = snnbench("train", "hydra/launcher=slurm", "hydra.launcher.partition=gpu", "--cfg", "hydra", runs_dir=runs)
+    assert preset.returncode == 0, preset.stderr
+    for text in ("SlurmLauncher", "partition: gpu", "timeout_min: 1440", "max_num_timeout: 20", "array_parallelism: 16"):
+        assert text in preset.stdout, text
+
+
+def test_torchrun_two_processes_one_record(tmp_path):
+    runs = tmp_path / "runs"
+    env = {**os.environ, "SNNBENCH_RUNS": str(runs)}
+    proc = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "-m", "snnbench",
+                           "train", "trainer.epochs=2"], cwd=tmp_path, env=env, capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    (record,) = results(runs)
+    assert record["status"] == "done" and record["world_size"] == 2 and record["epochs_done"] == 2
+    assert len((next(runs.rglob("metrics.jsonl"))).read_text().splitlines()) == 2
+    assert json.loads(next(runs.rglob("result.json")).read_text())["run_dir"].endswith("seed=0")
