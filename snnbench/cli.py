@@ -17,6 +17,7 @@ from omegaconf import DictConfig
 
 from snnbench import train as training
 from snnbench.errors import ConfigError
+from snnbench.runs import RunFolder
 from snnbench.sweep import record_job
 
 log = logging.getLogger("snnbench")
@@ -35,7 +36,7 @@ commands:
   speed   time neurons (inference, training) over T and N; ratio tables t_LIF / t_X and a figure
 
 examples:
-  snnbench train                                   # PSN on the embedded digits, about a minute on CPU
+  snnbench train                                   # PSN on the embedded digits, about 20 s on 2 CPU cores
   snnbench train -m neuron=lif,psn,sliding_psn seed=0,1
 """
 
@@ -45,7 +46,7 @@ def train_app(cfg: DictConfig) -> float | None:
     """One run. In a multirun, a run that fails is recorded (and reported at the end), and the sweep goes on."""
     multirun = HydraConfig.get().mode == RunMode.MULTIRUN
     if multirun:
-        record_job("running", str(training.RunFolder.for_config(cfg).path))
+        record_job("running", str(RunFolder.for_config(cfg).path))
     try:
         record = training.train(cfg)
     except Exception as err:  # noqa: BLE001  (isolation: one failing config must not stop the sweep)
@@ -55,10 +56,10 @@ def train_app(cfg: DictConfig) -> float | None:
                 sys.exit(2)
             raise
         log.error(f"run failed ({' '.join(HydraConfig.get().overrides.task)}): {type(err).__name__}: {err}")
-        record_job("failed", str(training.RunFolder.for_config(cfg).path), f"{type(err).__name__}: {err}")
+        record_job("failed", str(RunFolder.for_config(cfg).path), f"{type(err).__name__}: {err}")
         return None
     if multirun:
-        record_job("failed" if record.get("status") == "failed" else record.get("status", "done"), record.get("run_dir"))
+        record_job(record.get("status", "done"), record.get("run_dir"))
     return record.get("best_test_acc")
 
 

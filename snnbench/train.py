@@ -33,13 +33,14 @@ from tqdm import tqdm
 
 from snnbench.build import build_experiment, count_parameters, instantiate_checked
 from snnbench.data import to_time_major
-from snnbench.errors import ConfigError
 from snnbench.distributed import Dist, sum_across
 from snnbench.distributed import setup as setup_distributed
+from snnbench.errors import ConfigError
 from snnbench.locks import RunLock
 from snnbench.runs import RunFolder
 
 log = logging.getLogger("snnbench")
+
 
 class NonFiniteLossError(RuntimeError):
     """The training loss became NaN or infinite."""
