@@ -17,6 +17,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 import pandas as pd  # noqa: E402
 import yaml  # noqa: E402
 
@@ -51,6 +52,7 @@ def learning_curves(done: pd.DataFrame, out: Path, by: str = "neuron") -> list[P
                 color=GREYS[i % len(GREYS)], label=f"{label} (n={curves.shape[1]})")
         ax.fill_between(epochs, curves.min(axis=1), curves.max(axis=1), color=GREYS[i % len(GREYS)], alpha=0.15)
     ax.set_xlabel("epoch")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel("test accuracy (%)")
     ax.set_title("mean over seeds, band: min to max", fontsize=9)
     ax.legend(fontsize=8)
