@@ -1,7 +1,8 @@
 """One run, one owner: a lock file in the run folder, kept fresh by a heartbeat thread.
 
-A second process that finds a live lock skips the run. A lock whose owner is dead (same host, pid gone)
-or whose heartbeat is older than ``stale_after_s`` (any host) is taken over.
+A second process that finds a live lock skips the run. A lock whose owner is dead (same host, pid gone),
+whose heartbeat is older than ``stale_after_s`` (any host), or that the same SLURM job left before being
+requeued after a time-out or pre-emption (possibly on another node) is taken over.
 """
 
 from __future__ import annotations
@@ -15,6 +16,13 @@ from pathlib import Path
 
 HEARTBEAT_S = 15.0
 STALE_AFTER_S = 600.0
+
+
+def slurm_job() -> str | None:
+    """The SLURM job (array task) this process belongs to; it keeps its id when SLURM requeues it."""
+    if "SLURM_ARRAY_JOB_ID" in os.environ:
+        return f"{os.environ['SLURM_ARRAY_JOB_ID']}_{os.environ.get('SLURM_ARRAY_TASK_ID', '')}"
+    return os.environ.get("SLURM_JOB_ID")
 
 
 def _alive(pid: int) -> bool:
@@ -36,6 +44,8 @@ def lock_is_stale(path: Path, stale_after_s: float = STALE_AFTER_S) -> bool:
         return True
     if owner.get("host") == socket.gethostname() and not _alive(int(owner.get("pid", -1))):
         return True
+    if owner.get("slurm_job") is not None and owner.get("slurm_job") == slurm_job():
+        return True
     return age > stale_after_s
 
 
@@ -56,7 +66,8 @@ class RunLock:
         except FileExistsError:
             return False
         with os.fdopen(fd, "w") as f:
-            json.dump({"pid": os.getpid(), "host": socket.gethostname(), "since": time.time()}, f)
+            json.dump({"pid": os.getpid(), "host": socket.gethostname(), "slurm_job": slurm_job(),
+                       "since": time.time()}, f)
         return True
 
     def __enter__(self) -> RunLock:

@@ -100,3 +100,16 @@ def test_torchrun_two_processes_one_record(tmp_path):
     assert record["status"] == "done" and record["world_size"] == 2 and record["epochs_done"] == 2
     assert len((next(runs.rglob("metrics.jsonl"))).read_text().splitlines()) == 2
     assert json.loads(next(runs.rglob("result.json")).read_text())["run_dir"].endswith("seed=0")
+
+
+def test_a_requeued_slurm_job_takes_over_its_own_lock(tmp_path, monkeypatch):
+    from snnbench.locks import RunLock
+
+    lock_path = tmp_path / "run.lock"
+    monkeypatch.setenv("SLURM_JOB_ID", "4242")
+    lock_path.write_text(json.dumps({"pid": 1, "host": "another-node", "slurm_job": "4242", "since": time.time()}))
+    with RunLock(lock_path) as lock:
+        assert lock.acquired  # the same job, requeued (on another node): its old lock is its own
+    lock_path.write_text(json.dumps({"pid": 1, "host": "another-node", "slurm_job": "7", "since": time.time()}))
+    with RunLock(lock_path) as lock:
+        assert not lock.acquired and lock.owner["slurm_job"] == "7"  # another live job's run is left alone
