@@ -162,7 +162,12 @@ def plot_ratios(df: pd.DataFrame, neurons: list[str], path: Path) -> None:
 
 
 def _int_list(text: str) -> list[int]:
-    return [int(eval(v, {"__builtins__": {}})) for v in text.split(",")]  # accepts 2**10
+    """``"256,2**12"`` -> [256, 4096]."""
+    values = []
+    for item in text.split(","):
+        base, _, exponent = item.strip().partition("**")
+        values.append(int(base) ** int(exponent) if exponent else int(base))
+    return values
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:

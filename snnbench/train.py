@@ -9,6 +9,7 @@ RNG states and the per-epoch shuffling seed are all restored or derived from the
 from __future__ import annotations
 
 import logging
+import math
 import platform
 import random
 import sys
@@ -101,8 +102,9 @@ def train_one_epoch(model: nn.Module, loader: DataLoader, criterion: nn.Module, 
         with torch.autocast(device.type, enabled=scaler.is_enabled()):
             out = model(x)
             loss = criterion(out, y)
-        if not torch.isfinite(loss):
-            raise NonFiniteLossError(f"the loss became {loss.item()} during {desc}; the run stops here "
+        loss_value = loss.item()  # the one host sync per batch
+        if not math.isfinite(loss_value):
+            raise NonFiniteLossError(f"the loss became {loss_value} during {desc}; the run stops here "
                                      f"(lower optim.lr, or check the data)")
         optimizer.zero_grad(set_to_none=True)
         scaler.scale(loss).backward()
@@ -110,7 +112,7 @@ def train_one_epoch(model: nn.Module, loader: DataLoader, criterion: nn.Module, 
         scaler.update()
         functional.reset_net(model)
         labels = y.argmax(1) if y.ndim == 2 else y  # Mixup/CutMix give soft labels: count the dominant class
-        loss_sum += loss.item() * len(y)
+        loss_sum += loss_value * len(y)
         correct += (out.mean(0).argmax(1) == labels).sum().item()
         seen += len(y)
     seconds = time.perf_counter() - start

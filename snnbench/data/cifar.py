@@ -113,10 +113,6 @@ class CIFAR(DataSource):
         except (pickle.UnpicklingError, EOFError, KeyError, ValueError) as err:
             raise self._missing(f"corrupt file: {type(err).__name__}: {err}") from None
 
-    def prepare(self) -> None:
-        self._dataset(train=True, transform=None)
-        self._dataset(train=False, transform=None)
-
     def load(self) -> DataBundle:
         mean, std = STATS[self.variant]
         to_tensor = [v2.ToImage(), v2.ToDtype(torch.float32, scale=True), v2.Normalize(mean, std)]

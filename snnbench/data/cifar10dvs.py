@@ -135,9 +135,6 @@ class CIFAR10DVS(DataSource):
             caches[split] = cache
         return caches
 
-    def prepare(self) -> None:
-        self._prepared_caches()
-
     def load(self) -> DataBundle:
         caches = self._prepared_caches()
         augment: list[v2.Transform] = []

@@ -90,9 +90,6 @@ class SHD(DataSource):
             caches[split] = cache
         return caches
 
-    def prepare(self) -> None:
-        self._prepared_caches()
-
     def load(self) -> DataBundle:
         caches = self._prepared_caches()
         return DataBundle(train=caches["train"].dataset(), test=caches["test"].dataset(), num_classes=self.num_classes,

@@ -38,7 +38,8 @@ class DataSource(ABC):
         return []
 
     def prepare(self) -> None:
-        """One-off work (download, event-to-frame conversion); a no-op when everything is in place."""
+        """One-off work (download, event-to-frame conversion), done by loading once; cheap when in place."""
+        self.load()
 
     @abstractmethod
     def load(self) -> DataBundle:
