@@ -1,10 +1,14 @@
 #!/usr/bin/env python
-"""The PSN paper's order-k ablation on sequential CIFAR-100: masked and sliding PSN, k 1..32, 3 seeds."""
+"""The PSN paper's order-k ablation on sequential CIFAR-100: masked and sliding PSN, every k from 1 to 32.
+
+The paper's figure has one run per point; pass seed=0,1,2 for more seeds (64 runs per seed).
+"""
 
 from snnbench.sweeps import Sweep
 
-SWEEP = Sweep("order_k", [["experiment=psn_paper/order_k", "neuron=masked_psn,sliding_psn",
-                           "neuron.k=1,2,3,4,5,6,8,12,16,24,32", "seed=0,1,2"]], hours_per_run=1.5)
+ORDERS = ",".join(str(k) for k in range(1, 33))
+SWEEP = Sweep("order_k", [["experiment=psn_paper/order_k", "neuron=masked_psn,sliding_psn", f"neuron.k={ORDERS}",
+                           "seed=0"]], hours_per_run=1.5)
 
 if __name__ == "__main__":
     SWEEP.main()

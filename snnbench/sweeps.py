@@ -24,20 +24,30 @@ class Sweep:
         """Runs in one multirun: the product of the comma-separated choices of its overrides."""
         return math.prod(len(arg.split("=", 1)[1].split(",")) for arg in command if "=" in arg and "," in arg)
 
+    @staticmethod
+    def with_overrides(command: list[str], overrides: list[str]) -> list[str]:
+        """``command`` with each ``key=value`` of ``overrides`` replacing the command's own value of that key
+        (so ``seed=0,1,2`` widens a one-seed sweep) and any other override appended."""
+        key = lambda arg: arg.split("=", 1)[0].lstrip("+~")  # noqa: E731
+        given = {key(arg): arg for arg in overrides if "=" in arg}
+        merged = [given.pop(key(arg), arg) if "=" in arg else arg for arg in command]
+        return merged + [arg for arg in overrides if "=" not in arg or key(arg) in given]
+
     def main(self, argv: list[str] | None = None) -> None:
         parser = argparse.ArgumentParser(description=f"Run the sweep behind the '{self.table}' table.")
         parser.add_argument("--dry-run", action="store_true", help="print the runs and the rough time, run nothing")
-        parser.add_argument("overrides", nargs="*", help="extra Hydra overrides for every run, e.g. runs_dir=...")
+        parser.add_argument("overrides", nargs="*", help="Hydra overrides for every run, e.g. runs_dir=... or seed=0,1,2 (replaces the sweep's own value)")
         args = parser.parse_args(argv)
-        total = sum(self.runs_of(c) for c in self.commands)
-        print(f"table '{self.table}': {total} runs in {len(self.commands)} multirun command(s)")
-        for command in self.commands:
-            print(f"  ({self.runs_of(command)} runs) snnbench train -m {shlex.join(command + args.overrides)}")
+        commands = [self.with_overrides(c, args.overrides) for c in self.commands]
+        total = sum(self.runs_of(c) for c in commands)
+        print(f"table '{self.table}': {total} runs in {len(commands)} multirun command(s)")
+        for command in commands:
+            print(f"  ({self.runs_of(command)} runs) snnbench train -m {shlex.join(command)}")
         print(f"rough time: {total} x ~{self.hours_per_run:g} h = ~{total * self.hours_per_run:.0f} h on {self.hardware} "
               f"(an assumption from the recipe's epochs and data size, not a measurement); finished runs are skipped "
               f"and interrupted ones resume, so rerun the same command after a stop")
         print(f"then: snnbench table {self.table}")
         if args.dry_run:
             return
-        for command in self.commands:
-            subprocess.run([sys.executable, "-m", "snnbench", "train", "-m", *command, *args.overrides], check=True)
+        for command in commands:
+            subprocess.run([sys.executable, "-m", "snnbench", "train", "-m", *command], check=True)

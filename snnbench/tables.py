@@ -3,7 +3,8 @@
 A table spec (``results/tables/specs/*.yaml``) names the records (``filters`` on any result or config
 field, e.g. ``dataset``, ``neuron``, ``T``, ``neuron.k``), the ``rows`` and ``columns`` fields (with optional
 fixed ``values``), the ``metric`` (``best_test_acc`` is the paper's, ``final_test_acc``, ``mean_firing_rate``),
-the ``seeds`` a complete table has, and the ``paper`` entries to compare with. Runs are grouped by config
+the ``seeds`` a complete table has, and the ``paper`` entries to compare with. Rows listed in
+``extension_rows`` have no counterpart in the paper's runs: they are labelled "snnbench extension, no paper run". Runs are grouped by config
 without the seed; each cell reports mean ± sample std (n) over seeds. Only ``done`` runs count.
 """
 
@@ -28,6 +29,8 @@ METRIC_NAMES = {
     "mean_firing_rate": "mean firing rate of all neuron layers at the last evaluation",
 }
 MISSING = "missing"
+EXTENSION = "snnbench extension, no paper run"
+UNREPORTED = "not in reference"  # the paper ran it, but no number for it is in results/paper/
 
 
 def _flatten(node: dict[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -167,16 +170,23 @@ def cell_text(table: Table, r: Any, c: Any, bold: tuple[str, str]) -> str:
     return f"{bold[0]}{text}{bold[1]}" if table.best(c) == r else text
 
 
+def is_extension(table: Table, r: Any) -> bool:
+    """True for a row the paper never ran (the spec's ``extension_rows``)."""
+    return r in table.spec.get("extension_rows", [])
+
+
 def to_frame(table: Table, bold: tuple[str, str] = ("", "")) -> pd.DataFrame:
     """The table as text cells: per column ours, and where the spec has them, the paper's and the difference."""
     out = []
     for r in table.row_values:
-        row: dict[str, str] = {table.spec["rows"]["field"]: str(r)}
+        label = f"{r} ({EXTENSION})" if is_extension(table, r) else str(r)
+        row: dict[str, str] = {table.spec["rows"]["field"]: label}
         for c in table.column_values:
             row[str(c)] = cell_text(table, r, c, bold)
             if table.paper:
                 ref = table.paper.get((r, c))
-                row[f"{c} paper"] = MISSING if ref is None else _number(ref, True)
+                row[f"{c} paper"] = (EXTENSION if is_extension(table, r) else UNREPORTED) if ref is None \
+                    else _number(ref, True)
                 cell = table.cells.get((r, c))
                 row[f"{c} Δ"] = "" if ref is None or cell is None else f"{cell.mean - ref:+.2f}"
         out.append(row)
@@ -213,7 +223,7 @@ def to_csv(table: Table) -> str:
         for c in table.column_values:
             cell = table.cells.get((r, c))
             ref = table.paper.get((r, c))
-            rows.append({"row": r, "column": c, "metric": table.spec["metric"],
+            rows.append({"row": r, "column": c, "metric": table.spec["metric"], "extension": is_extension(table, r),
                          "mean": None if cell is None else cell.mean, "std": None if cell is None else cell.std,
                          "n": 0 if cell is None else cell.n, "paper": ref,
                          "delta": None if cell is None or ref is None else cell.mean - ref})

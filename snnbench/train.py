@@ -68,6 +68,12 @@ def pick_device(setting: str, gpu_index: int = 0) -> torch.device:
     return torch.device("cuda", gpu_index % torch.cuda.device_count())
 
 
+def precision(device: torch.device, trainer: DictConfig) -> tuple[bool, bool]:
+    """(AMP in training, AMP in evaluation): only on CUDA, and evaluation only if ``trainer.eval_amp``."""
+    train_amp = device.type == "cuda" and bool(trainer.amp)
+    return train_amp, train_amp and bool(trainer.eval_amp)
+
+
 def rng_state() -> dict[str, Any]:
     state = {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state()}
     if torch.cuda.is_available():
@@ -208,7 +214,7 @@ def _train_locked(cfg: DictConfig, run: RunFolder, previous: dict[str, Any] | No
     optimizer = instantiate_checked(cfg.optim, params=model.parameters())
     scheduler = instantiate(cfg.sched, optimizer=optimizer)
     criterion = instantiate(cfg.loss)
-    use_amp = device.type == "cuda" and cfg.trainer.amp
+    use_amp, eval_amp = precision(device, cfg.trainer)
     scaler = torch.amp.GradScaler(device.type, enabled=use_amp)
 
     history: list[dict[str, Any]] = []
@@ -230,7 +236,7 @@ def _train_locked(cfg: DictConfig, run: RunFolder, previous: dict[str, Any] | No
         "recipe": cfg.recipe, "seed": cfg.seed, "T": cfg.T, "epochs": cfg.trainer.epochs, "signature": run.signature,
         "run_dir": str(run.path), "params": count_parameters(model), "device": str(device),
         "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor(),
-        "amp": use_amp, "world_size": info.world, "versions": versions(), "command": " ".join(COMMAND_LINE or sys.argv),
+        "amp": use_amp, "eval_amp": eval_amp, "world_size": info.world, "versions": versions(), "command": " ".join(COMMAND_LINE or sys.argv),
         "overrides": list(HydraConfig.get().overrides.task) if HydraConfig.initialized() else [],
         "started_at": (previous or {}).get("started_at", datetime.now(timezone.utc).isoformat(timespec="seconds")),
     }
@@ -260,8 +266,8 @@ def _train_locked(cfg: DictConfig, run: RunFolder, previous: dict[str, Any] | No
             lr = optimizer.param_groups[0]["lr"]
             stats = train_one_epoch(trained, train_loader, criterion, optimizer, scaler, device, data.encoding,
                                     data.T, desc=f"epoch {epoch + 1}/{epochs}", info=info)
-            stats |= evaluate(model, test_loader, criterion, device, data.encoding, data.T, use_amp,
-                              experiment.neuron.layers)
+            stats |= evaluate(model, test_loader, criterion, device, data.encoding, data.T,
+                              eval_amp, experiment.neuron.layers)
             scheduler.step()
             elapsed += stats["train_s"] + stats["eval_s"]
             history.append({"epoch": epoch, "lr": lr, **stats})

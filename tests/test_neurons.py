@@ -3,20 +3,29 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import pytest
 import torch
+import yaml
 from spikingjelly.activation_based import functional, neuron as sj_neuron, surrogate
 
 from snnbench.errors import ConfigError
 from snnbench.neurons import NEURONS, NeuronFactory
 from snnbench.neurons.factory import masked_psn_lambda
+from snnbench.neurons.glif import HardGatedLIF
 
-ALL = ["if", "lif", "plif", "klif", "glif", "clif", "lif_noreset", "psn", "masked_psn", "sliding_psn"]
+ALL = sorted(NEURONS)
+CONFIGS = Path(__file__).parents[1] / "configs" / "neuron"
+PAPERS = {"if", "lif", "plif", "klif", "glif", "clif", "lif_noreset", "psn", "masked_psn", "sliding_psn"}
 
 
-def test_registry_has_the_papers_neurons():
-    assert sorted(NEURONS) == sorted(ALL)
+def test_every_registered_neuron_has_its_config_and_the_papers_are_there():
+    configs = {path.stem for path in CONFIGS.glob("*.yaml")}
+    assert configs == set(NEURONS) and PAPERS <= configs
+    for path in CONFIGS.glob("*.yaml"):
+        node = yaml.safe_load(path.read_text())
+        assert node.get("neuron", node)["name"] == path.stem
 
 
 @pytest.mark.parametrize("name", ALL)
@@ -44,9 +53,11 @@ def test_lif_noreset_follows_its_formula():
     assert spikes[:, 0].tolist() == expected == [0.0, 0.0, 0.0, 0.0, 1.0]
 
 
-def test_glif_starts_from_the_papers_gates():
-    glif = NeuronFactory(name="glif", T=4, surrogate=surrogate.Rect())(channels=3).node
-    assert isinstance(glif, sj_neuron.GatedLIFNode)
+@pytest.mark.parametrize("name", ["glif", "glif_soft"])
+def test_glif_starts_from_the_papers_gates(name):
+    glif = NeuronFactory(name=name, T=4, surrogate=surrogate.Rect())(channels=3)
+    glif = glif.node if name == "glif_soft" else glif
+    assert isinstance(glif, sj_neuron.GatedLIFNode if name == "glif_soft" else HardGatedLIF)
     for param, gate in zip((glif.alpha, glif.beta, glif.gamma), (0.6, 0.8, 0.6)):
         assert torch.allclose(param.sigmoid(), torch.full((3,), (gate - 0.5) * 0.5 + 0.5))
 
@@ -77,5 +88,5 @@ def test_impossible_settings_fail_at_construction(name, params, message):
 
 
 def test_unknown_neuron_lists_the_choices():
-    with pytest.raises(ConfigError, match="choose one of: clif, glif, if, klif, lif"):
+    with pytest.raises(ConfigError, match="choose one of: clif, glif, glif_soft, if, klif, lif"):
         NeuronFactory(name="nope", T=8, surrogate=surrogate.ATan())

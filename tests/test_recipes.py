@@ -126,7 +126,7 @@ def test_an_overridden_recipe_records_the_override(data_root, tmp_path):
 
 
 @pytest.mark.parametrize("script,runs,table", [
-    ("sweep_seq_cifar", 48, "seq_cifar"), ("sweep_order_k", 66, "order_k"), ("sweep_cifar10", 3, "cifar10"),
+    ("sweep_seq_cifar", 48, "seq_cifar"), ("sweep_order_k", 64, "order_k"), ("sweep_cifar10", 3, "cifar10"),
     ("sweep_cifar10dvs", 9, "cifar10dvs"), ("sweep_shd", 30, "shd"), ("sweep_digits", 30, "digits"),
 ])
 def test_table_scripts_dry_run_lists_their_runs(tmp_path, script, runs, table):

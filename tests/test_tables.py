@@ -57,7 +57,7 @@ def test_output_is_deterministic_and_parses(runs):
     lines = [line for line in body.splitlines() if line.endswith("\\\\")]
     assert len({line.count("&") for line in lines}) == 1 and "$\\pm$" in body and "\\textbf{" in body
     csv = table(runs, "digits", "--format", "csv").splitlines()
-    assert csv[0] == "row,column,metric,mean,std,n,paper,delta" and len(csv) == 4
+    assert csv[0] == "row,column,metric,extension,mean,std,n,paper,delta" and len(csv) == 4
 
 
 def test_paper_table_without_runs_is_a_skeleton_with_the_paper_column(tmp_path):
@@ -89,3 +89,20 @@ def test_plot_writes_images(runs, tmp_path, kind):
 def test_unknown_spec_lists_the_specs(tmp_path):
     proc = snnbench("table", "nope", runs_dir=tmp_path)
     assert proc.returncode == 2 and "seq_cifar" in proc.stderr and "order_k" in proc.stderr
+
+
+def test_order_k_table_has_all_32_orders_against_the_papers_points(tmp_path):
+    text = table(tmp_path / "nothing", "order_k", "--format", "csv")
+    rows = text.splitlines()[1:]
+    assert len(rows) == 64 and {int(r.split(",")[0]) for r in rows} == set(range(1, 33))
+    with_paper = [r for r in rows if r.split(",")[-2]]
+    assert len(with_paper) == 22 and any(r.startswith("32,masked_psn,") and ",60.69," in r for r in rows)
+
+
+@pytest.mark.parametrize("spec,extensions", [("cifar10", ["masked_psn", "sliding_psn", "lif"]),
+                                             ("cifar10dvs", ["masked_psn", "lif"])])
+def test_rows_without_a_paper_run_are_labelled(tmp_path, spec, extensions):
+    text = table(tmp_path / "nothing", spec)
+    lines = [line for line in text.splitlines() if line.startswith("|") and "---" not in line][1:]
+    labelled = [line.split("|")[1].split("(")[0].strip() for line in lines if "snnbench extension, no paper run" in line]
+    assert labelled == extensions and len(lines) == len(extensions) + 1

@@ -11,7 +11,7 @@ seq_cifar10/100 sequence  [32 (columns = steps), 3, 32]    32: batch [N,C,H,W] -
 =============  =========  ==============================  ==============================
 
 Train augmentation (the PSN paper's, each switchable): horizontal flip (for sequences it reverses time),
-TrivialAugmentWide, normalisation, RandomErasing(p), and per batch one of Mixup(alpha) or CutMix(alpha).
+TrivialAugmentWide (bilinear interpolation, as the official ``ClassificationPresetTrain``), normalisation, RandomErasing(p), and per batch one of Mixup(alpha) or CutMix(alpha).
 Test: normalisation only.
 """
 
@@ -41,6 +41,8 @@ URLS = {
     "cifar100": "https://www.cs.toronto.edu/~kriz/cifar-100-python.tar.gz",
 }
 CLASSES = {"cifar10": datasets.CIFAR10, "cifar100": datasets.CIFAR100}
+#: TrivialAugmentWide's interpolation for ShearX/Y and Rotate (torchvision's default is nearest).
+INTERPOLATIONS = {"bilinear": v2.InterpolationMode.BILINEAR, "nearest": v2.InterpolationMode.NEAREST}
 
 
 def _presence_checked(cls: type[datasets.CIFAR10]) -> type[datasets.CIFAR10]:
@@ -72,7 +74,10 @@ class CIFAR(DataSource):
 
     def __init__(self, T: int, root: str, variant: Variant = "cifar10", sequential: bool = False,
                  download: bool = True, verify_md5: bool = True, flip: bool = True, trivial_augment: bool = True,
-                 random_erasing: float = 0.1, mixup_alpha: float = 0.2, cutmix_alpha: float = 1.0) -> None:
+                 random_erasing: float = 0.1, mixup_alpha: float = 0.2, cutmix_alpha: float = 1.0,
+                 interpolation: str = "bilinear") -> None:
+        if interpolation not in INTERPOLATIONS:
+            raise ConfigError(f"dataset.build.interpolation={interpolation!r}; choose one of {', '.join(INTERPOLATIONS)}")
         if variant not in CLASSES:
             raise ConfigError(f"unknown CIFAR variant '{variant}'; choose cifar10 or cifar100")
         if sequential and T != 32:
@@ -81,6 +86,7 @@ class CIFAR(DataSource):
         self.download, self.verify_md5 = download, verify_md5
         self.flip, self.trivial_augment, self.random_erasing = flip, trivial_augment, random_erasing
         self.mixup_alpha, self.cutmix_alpha = mixup_alpha, cutmix_alpha
+        self.interpolation = INTERPOLATIONS[interpolation]
         self.cls = CLASSES[variant] if verify_md5 else _presence_checked(CLASSES[variant])
         self.step_shape = (3, 32) if sequential else (3, 32, 32)
         self.num_classes = 10 if variant == "cifar10" else 100
@@ -120,7 +126,7 @@ class CIFAR(DataSource):
         if self.flip:
             train_steps.append(v2.RandomHorizontalFlip())
         if self.trivial_augment:
-            train_steps.append(v2.TrivialAugmentWide())
+            train_steps.append(v2.TrivialAugmentWide(interpolation=self.interpolation))
         train_steps += to_tensor
         if self.random_erasing > 0:
             train_steps.append(v2.RandomErasing(p=self.random_erasing))

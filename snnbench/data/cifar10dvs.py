@@ -11,7 +11,9 @@ Split (the PSN paper's; there is no official one): per class, recordings 0..k-1 
 100) are test and k..999 train. We build it ourselves from the files that exist, never with SpikingJelly's
 TEBN helper, which writes train/ and test/ links into SpikingJelly's own frame folders.
 Frames: SpikingJelly's ``integrate_events_by_fixed_frames_number`` (``split_by='number'``: equal event
-counts per frame), 2 polarities x 128 x 128 counts, resized to ``size`` (bilinear, antialiased), float16.
+counts per frame), 2 polarities x 128 x 128 counts, resized to ``size`` bilinearly, float16. ``antialias``: false
+(the official code's ``transforms.Resize((48, 48))`` on a tensor with torchvision <= 0.15: point-sampled, sparse
+frames) or true (smooth, dense frames); the two settings are two different caches.
 Train augmentation: RandomCrop(size, padding) + horizontal flip; test: none.
 """
 
@@ -51,17 +53,25 @@ def clear_stale_markers(base: Path, explain: bool = True) -> None:
         marker.unlink()
 
 
+def resize_frames(frames: np.ndarray, size: int, antialias: bool) -> np.ndarray:
+    """``[T, 2, 128, 128]`` counts to ``[T, 2, size, size]`` float16, bilinear (align_corners false)."""
+    resized = F.interpolate(torch.from_numpy(frames).float(), size=(size, size), mode="bilinear",
+                            antialias=antialias, align_corners=False)
+    return resized.numpy().astype(np.float16)
+
+
 class CIFAR10DVS(DataSource):
     """CIFAR10-DVS frames ``[T, 2, size, size]`` with the paper's split (see the module docstring)."""
 
     def __init__(self, T: int, root: str, split_by: str = "number", size: int = 48, test_per_class: int = 100,
-                 download: bool = True, crop_padding: int = 4, flip: bool = True, threads: int = 4) -> None:
+                 download: bool = True, crop_padding: int = 4, flip: bool = True, threads: int = 4,
+                 antialias: bool = False) -> None:
         if split_by not in ("number", "time"):
             raise ConfigError(f"cifar10dvs: split_by={split_by!r}; choose number or time")
         if not 0 < test_per_class < PER_CLASS:
             raise ConfigError(f"cifar10dvs: test_per_class={test_per_class} must be between 1 and {PER_CLASS - 1}")
         self.T, self.base = T, Path(root) / "cifar10dvs"
-        self.split_by, self.size, self.test_per_class = split_by, size, test_per_class
+        self.split_by, self.size, self.test_per_class, self.antialias = split_by, size, test_per_class, bool(antialias)
         self.download, self.crop_padding, self.flip, self.threads = download, crop_padding, flip, threads
         self.step_shape, self.num_classes = (2, size, size), 10
 
@@ -106,18 +116,16 @@ class CIFAR10DVS(DataSource):
     def _cache(self, split: str, files: list[tuple[Path, int]]) -> FrameCache:
         listing = "\n".join(f"{p.parent.name}/{p.name} {p.stat().st_size}" for p, _ in files)
         key = {"dataset": "cifar10dvs", "split": split, "T": self.T, "split_by": self.split_by, "size": self.size,
-               "test_per_class": self.test_per_class, "samples": len(files),
+               "antialias": self.antialias, "test_per_class": self.test_per_class, "samples": len(files),
                "files_sha1": hashlib.sha1(listing.encode()).hexdigest()}
-        name = f"T{self.T}_{self.split_by}_{self.size}px_test{self.test_per_class}"
+        name = f"T{self.T}_{self.split_by}_{self.size}px{'_antialias' if self.antialias else ''}_test{self.test_per_class}"
         return FrameCache(self.base / "snnbench_frames" / name / split, key)
 
     def _frames(self, path: Path) -> np.ndarray:
         with np.load(path) as npz:
             events = {k: npz[k] for k in ("t", "x", "y", "p")}
         frames = integrate_events_by_fixed_frames_number(events, self.split_by, self.T, 128, 128)
-        resized = F.interpolate(torch.from_numpy(frames).float(), size=(self.size, self.size),
-                                mode="bilinear", antialias=True, align_corners=False)
-        return resized.numpy().astype(np.float16)
+        return resize_frames(frames, self.size, self.antialias)
 
     def _prepared_caches(self) -> dict[str, FrameCache]:
         events = self._events()

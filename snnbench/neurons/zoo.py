@@ -15,6 +15,7 @@ from spikingjelly.activation_based.surrogate import SurrogateFunctionBase
 
 from snnbench.errors import ConfigError
 from snnbench.neurons.factory import register
+from snnbench.neurons.glif import HardGatedLIF, gate_probability
 from snnbench.neurons.lif_noreset import LIFNoReset
 
 
@@ -68,12 +69,6 @@ def k_based_lif(T: int, channels: int, surrogate: SurrogateFunctionBase,
                            surrogate_function=surrogate, detach_reset=detach_reset, step_mode="m")
 
 
-def _gate_logit(gate: float) -> float:
-    """GLIF's gate parametrisation: sigmoid(param) = (gate - 0.5) / 2 + 0.5."""
-    p = (gate - 0.5) * 0.5 + 0.5
-    return math.log(p / (1.0 - p))
-
-
 class ChannelwiseGLIF(nn.Module):
     """SpikingJelly's GatedLIFNode on any ``[T, N, C, ...]`` input.
 
@@ -93,18 +88,28 @@ class ChannelwiseGLIF(nn.Module):
 @register("glif")
 def gated_lif(T: int, channels: int, surrogate: SurrogateFunctionBase,
               gates: tuple[float, float, float] = (0.6, 0.8, 0.6), init_tau: float = 0.25,
-              init_v_threshold: float = 0.5, init_conduct: float = 0.5) -> nn.Module:
-    """GLIF (Yao et al. 2022): channel-wise gated LIF; gates alpha, beta, gamma mix leak, integration and reset.
+              init_v_threshold: float = 0.5, init_linear_decay: float = 0.0625,
+              init_conduct: float = 0.5, hard_gates: bool = True) -> nn.Module:
+    """GLIF as the PSN paper ran it: hard gates with a straight-through gradient, linear decay V_th / 8,
+    strict threshold (see :class:`HardGatedLIF` for the equations)."""
+    return HardGatedLIF(T=T, channels=channels, surrogate=surrogate, gates=tuple(gates), init_tau=float(init_tau),
+                        init_v_threshold=float(init_v_threshold), init_linear_decay=float(init_linear_decay),
+                        init_conduct=float(init_conduct), hard_gates=bool(hard_gates))
 
-    SpikingJelly initialises the gates at random; the GLIF paper (and the PSN paper's runs)
-    start them from ``gates`` = [0.6, 0.8, 0.6]. Linear decay starts at V_th / (2 T).
-    """
+
+@register("glif_soft")
+def soft_gated_lif(T: int, channels: int, surrogate: SurrogateFunctionBase,
+                   gates: tuple[float, float, float] = (0.6, 0.8, 0.6), init_tau: float = 0.25,
+                   init_v_threshold: float = 0.5, init_conduct: float = 0.5) -> nn.Module:
+    """GLIF with soft sigmoid gates: SpikingJelly's GatedLIFNode (linear decay V_th / (2 T)); not what the PSN
+    paper ran. Gates start at ``gates`` (SpikingJelly draws them at random)."""
     node = neuron.GatedLIFNode(T=int(T), inplane=int(channels), init_tau=float(init_tau),
                                init_v_threshold=float(init_v_threshold), init_conduct=float(init_conduct),
                                surrogate_function=surrogate, step_mode="m")
     with torch.no_grad():
         for param, gate in zip((node.alpha, node.beta, node.gamma), gates):
-            param.fill_(_gate_logit(float(gate)))
+            p = gate_probability(float(gate))
+            param.fill_(math.log(p / (1.0 - p)))
     return ChannelwiseGLIF(node)
 
 
