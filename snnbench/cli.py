@@ -6,21 +6,11 @@ and ``--config-dir`` work as in any Hydra app.
 
 from __future__ import annotations
 
-import logging
 import sys
+from importlib.metadata import PackageNotFoundError, version
 from typing import Callable
 
-import hydra
-from hydra.core.hydra_config import HydraConfig
-from hydra.types import RunMode
-from omegaconf import DictConfig
-
-from snnbench import train as training
 from snnbench.errors import ConfigError
-from snnbench.runs import RunFolder
-from snnbench.sweep import record_job
-
-log = logging.getLogger("snnbench")
 
 USAGE = """usage: snnbench <command> [args]
 
@@ -35,50 +25,54 @@ commands:
   status  `status [--runs DIR] [--group dataset|neuron|sweep]`: done, failed, running and stale runs
   speed   time neurons (inference, training) over T and N; ratio tables t_LIF / t_X and a figure
 
+  --version  the versions of snnbench, torch, SpikingJelly and Hydra (paste it into bug reports)
+  info, data and train take --config-dir DIR: a folder of your own configs (neuron/, dataset/, model/ ...)
+
 examples:
   snnbench train                                   # PSN on the embedded digits, about 20 s on 2 CPU cores
   snnbench train -m neuron=lif,psn,sliding_psn seed=0,1
 """
+VERSIONED = ("snnbench", "torch", "spikingjelly", "hydra-core")
 
 
-@hydra.main(version_base="1.3", config_path="pkg://snnbench.configs", config_name="train")
-def train_app(cfg: DictConfig) -> float | None:
-    """One run. In a multirun, a run that fails is recorded (and reported at the end), and the sweep goes on."""
-    multirun = HydraConfig.get().mode == RunMode.MULTIRUN
-    if multirun:
-        record_job("running", str(RunFolder.for_config(cfg).path))
-    try:
-        record = training.train(cfg)
-    except Exception as err:  # noqa: BLE001  (isolation: one failing config must not stop the sweep)
-        if not multirun:
-            if isinstance(err, ConfigError):
-                log.error(f"error: {err}")
-                sys.exit(2)
-            raise
-        log.error(f"run failed ({' '.join(HydraConfig.get().overrides.task)}): {type(err).__name__}: {err}")
-        record_job("failed", str(RunFolder.for_config(cfg).path), f"{type(err).__name__}: {err}")
-        return None
-    if multirun:
-        record_job(record.get("status", "done"), record.get("run_dir"))
-    return record.get("best_test_acc")
+def versions_line() -> str:
+    """``snnbench 0.1.0 (torch 2.14.1, spikingjelly 2.0.0, hydra-core 1.3.2)``, without importing any of them."""
+
+    def installed(name: str) -> str:
+        try:
+            return version(name)
+        except PackageNotFoundError:
+            return "not installed"
+
+    first, *rest = VERSIONED
+    return f"{first} {installed(first)} (" + ", ".join(f"{n} {installed(n)}" for n in rest) + ")"
 
 
-def _hydra_command(app: Callable[[], None], name: str) -> Callable[[list[str]], None]:
-    def run(args: list[str]) -> None:
-        sys.argv = [f"snnbench {name}", *args]
-        app()
+def _train(args: list[str]) -> None:
+    from snnbench import train as training
+    from snnbench.hydra_app import train_command
 
-    return run
+    training.COMMAND_LINE[:] = ["snnbench", "train", *args]
+    train_command(args)
 
 
-def _compose(overrides: list[str]) -> DictConfig:
-    from hydra import compose, initialize_config_module
+def _compose(args: list[str]):  # noqa: ANN202  (a DictConfig; omegaconf is imported lazily)
+    from snnbench.hydra_app import compose
 
-    with initialize_config_module("snnbench.configs", version_base="1.3"):
-        return compose("train", overrides=overrides)
+    return compose(args)
+
+
+def _wants_help(args: list[str], usage: str) -> bool:
+    if any(arg in ("-h", "--help") for arg in args):
+        print(usage)
+        return True
+    return False
 
 
 def _info(args: list[str]) -> None:
+    if _wants_help(args, "usage: snnbench info [--config-dir DIR] [overrides]: the network a config builds and its "
+                         "parameter count, without data or training (overrides as for snnbench train)"):
+        return
     from snnbench.build import build_experiment, count_parameters
 
     cfg = _compose(args)
@@ -88,11 +82,16 @@ def _info(args: list[str]) -> None:
     print(f"parameters: {count_parameters(experiment.model)}")
 
 
+DATA_USAGE = "usage: snnbench data check|prepare dataset=<name> [--config-dir DIR] [T=.. data_root=.. other overrides]"
+
+
 def _data(args: list[str]) -> None:
+    if _wants_help(args, DATA_USAGE):
+        return
     from snnbench.build import instantiate_checked
 
     if not args or args[0] not in ("check", "prepare"):
-        raise ConfigError("usage: snnbench data check|prepare dataset=<name> [T=.. data_root=.. other overrides]")
+        raise ConfigError(DATA_USAGE)
     cfg = _compose(args[1:])
     source = instantiate_checked(cfg.dataset.build, T=cfg.T)
     if args[0] == "prepare":
@@ -131,7 +130,7 @@ def _speed(args: list[str]) -> None:
 
 
 COMMANDS: dict[str, Callable[[list[str]], None]] = {
-    "train": _hydra_command(train_app, "train"),
+    "train": _train,
     "info": _info,
     "data": _data,
     "table": _table,
@@ -146,11 +145,13 @@ def main(argv: list[str] | None = None) -> None:
     if not argv or argv[0] in ("-h", "--help"):
         print(USAGE)
         return
+    if argv[0] == "--version":
+        print(versions_line())
+        return
     command, args = argv[0], argv[1:]
     if command not in COMMANDS:
         print(f"snnbench: unknown command '{command}'; choose one of: {', '.join(COMMANDS)}\n\n{USAGE}", file=sys.stderr)
         sys.exit(2)
-    training.COMMAND_LINE[:] = ["snnbench", *argv]
     try:
         COMMANDS[command](args)
     except ConfigError as err:

@@ -22,11 +22,15 @@ import pandas as pd  # noqa: E402
 import yaml  # noqa: E402
 
 from snnbench.errors import ConfigError  # noqa: E402
-from snnbench.tables import load_records, parse_filters, select  # noqa: E402
+from snnbench.tables import distinguishing_keys, load_records, packaged_specs, parse_filters, select  # noqa: E402
 
 STYLES = [("-", "o"), ("--", "s"), (":", "^"), ("-.", "D"), ("-", "v"), ("--", "P"), (":", "X"), ("-.", "*")]
 GREYS = ["0.0", "0.35", "0.55", "0.2", "0.45", "0.65", "0.1", "0.3"]
-PAPER = Path(__file__).parents[1] / "results" / "paper" / "psn_neurips2023.yaml"
+
+
+def paper_file() -> Path:
+    """The paper's numbers, shipped with snnbench (``results/paper/`` of the source tree)."""
+    return packaged_specs().parents[1] / "paper" / "psn_neurips2023.yaml"
 
 
 def _save(fig: plt.Figure, out: Path) -> list[Path]:
@@ -39,29 +43,47 @@ def _save(fig: plt.Figure, out: Path) -> list[Path]:
     return paths
 
 
+def test_accuracy_curve(run_dir: str) -> pd.Series:
+    """Test accuracy (%) per epoch (1, 2, ...) of one run."""
+    rows = [json.loads(line) for line in (Path(run_dir) / "metrics.jsonl").read_text().splitlines() if line.strip()]
+    return pd.Series([row["test_acc"] * 100 for row in rows], index=range(1, len(rows) + 1), dtype=float)
+
+
+def curve_groups(done: pd.DataFrame, by: str = "neuron") -> list[tuple[str, pd.DataFrame]]:
+    """(label, curves) per config: ``curves`` has one column per seed, indexed by epoch, NaN past a short run's end.
+    The label is the ``by`` value plus the config keys whose values differ among the runs of that value."""
+    groups = []
+    for (value, _), group in sorted(done.groupby([by, "signature"]), key=lambda item: str(item[0])):
+        keys = [k for k in distinguishing_keys(done[done[by] == value]) if k != by]
+        label = " ".join([str(value), *(f"{k}={group[k].iloc[0]}" for k in keys)])
+        groups.append((label, pd.concat([test_accuracy_curve(path) for path in group["path"]], axis=1)))
+    return groups
+
+
 def learning_curves(done: pd.DataFrame, out: Path, by: str = "neuron") -> list[Path]:
+    """One line per config (see :func:`curve_groups`): the mean over its seeds with a min-max band. Runs of
+    unequal length are drawn as they are: the mean at an epoch is over the runs that reached it."""
     fig, ax = plt.subplots(figsize=(6, 4))
-    for i, (label, group) in enumerate(sorted(done.groupby(by), key=lambda item: str(item[0]))):
-        curves = pd.DataFrame({
-            seed: [json.loads(line)["test_acc"] * 100 for line in (Path(path) / "metrics.jsonl").read_text().splitlines()]
-            for seed, path in zip(group["seed"], group["path"])
-        })
-        epochs = range(1, len(curves) + 1)
+    groups = curve_groups(done, by)
+    for i, (label, curves) in enumerate(groups):
         style, marker = STYLES[i % len(STYLES)]
-        ax.plot(epochs, curves.mean(axis=1), linestyle=style, marker=marker, markevery=max(1, len(curves) // 8),
-                color=GREYS[i % len(GREYS)], label=f"{label} (n={curves.shape[1]})")
-        ax.fill_between(epochs, curves.min(axis=1), curves.max(axis=1), color=GREYS[i % len(GREYS)], alpha=0.15)
+        color = GREYS[i % len(GREYS)]
+        ax.plot(curves.index, curves.mean(axis=1), linestyle=style, marker=marker,
+                markevery=max(1, len(curves) // 8), color=color, label=f"{label} (n={curves.shape[1]})")
+        ax.fill_between(curves.index, curves.min(axis=1), curves.max(axis=1), color=color, alpha=0.15)
+    unequal = any(curves.isna().any().any() for _, curves in groups)
     ax.set_xlabel("epoch")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel("test accuracy (%)")
-    ax.set_title("mean over seeds, band: min to max", fontsize=9)
+    ax.set_title("mean over seeds, band: min to max" + ("; runs of unequal length shown as they are" if unequal else ""),
+                 fontsize=9)
     ax.legend(fontsize=8)
     return _save(fig, out)
 
 
 def order_k(done: pd.DataFrame, out: Path) -> list[Path]:
     fig, ax = plt.subplots(figsize=(6, 4))
-    paper = pd.DataFrame(yaml.safe_load(PAPER.read_text())["entries"])
+    paper = pd.DataFrame(yaml.safe_load(paper_file().read_text())["entries"])
     paper = paper[paper["table"] == "order_k"]
     for i, neuron in enumerate(["masked_psn", "sliding_psn"]):
         style, marker = STYLES[i]

@@ -22,10 +22,11 @@ import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
-import torch
-from omegaconf import DictConfig, OmegaConf
+if TYPE_CHECKING:  # torch and omegaconf are imported where they are used: readers of records start fast
+    import torch
+    from omegaconf import DictConfig
 
 RESULT_SCHEMA_VERSION = 1
 # Keys (at any depth) that do not change what a run computes.
@@ -42,6 +43,8 @@ def _strip(node: Any) -> Any:
 
 def config_signature(cfg: DictConfig) -> str:
     """Short hash of the resolved config minus the seed and the keys in ``NON_RESULT_KEYS``."""
+    from omegaconf import OmegaConf
+
     resolved = OmegaConf.to_container(cfg, resolve=True)
     resolved.pop("seed", None)
     text = json.dumps(_strip(resolved), sort_keys=True, default=str)
@@ -111,15 +114,21 @@ class RunFolder:
         atomic_write_text(self.result_path, json.dumps({"schema_version": RESULT_SCHEMA_VERSION, **result}, indent=2))
 
     def write_config(self, cfg: DictConfig) -> None:
+        from omegaconf import OmegaConf
+
         atomic_write_text(self.path / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
 
     def write_metrics(self, history: list[dict[str, Any]]) -> None:
         atomic_write_text(self.metrics_path, "".join(json.dumps(row) + "\n" for row in history))
 
     def save_checkpoint(self, state: dict[str, Any]) -> None:
+        import torch
+
         _atomic_write(self.checkpoint_path, lambda tmp: torch.save(state, tmp))
 
     def load_checkpoint(self, map_location: str | torch.device) -> dict[str, Any] | None:
+        import torch
+
         if not self.checkpoint_path.exists():
             return None
         return torch.load(self.checkpoint_path, map_location=map_location, weights_only=False)

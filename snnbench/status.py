@@ -8,7 +8,6 @@ same command to resume it). Grouped by dataset, neuron or sweep; counts at the b
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import time
 from collections import Counter
@@ -16,7 +15,7 @@ from pathlib import Path
 
 from snnbench.locks import STALE_AFTER_S, lock_is_stale
 from snnbench.runs import RunFolder
-from snnbench.sweep import sweep_outcomes
+from snnbench.records import read_json, result_paths, sweep_outcomes
 
 
 def run_state(run: RunFolder, record: dict, stale_after_s: float) -> tuple[str, str]:
@@ -54,9 +53,9 @@ def main(argv: list[str]) -> None:
     sweeps = sweep_of(runs_dir) if args.group == "sweep" else {}
     groups: dict[str, list[str]] = {}
     counts: Counter[str] = Counter()
-    for result_path in sorted(runs_dir.glob("*/*/*/seed=*/result.json")):
+    for result_path in result_paths(runs_dir):
         run = RunFolder(result_path.parent)
-        record = json.loads(result_path.read_text())
+        record = read_json(result_path)
         state, detail = run_state(run, record, args.stale_after)
         counts[state] += 1
         key = sweeps.get(str(run.path.resolve()), "(not in a sweep)") if args.group == "sweep" else record.get(args.group, "?")

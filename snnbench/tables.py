@@ -21,8 +21,17 @@ import pandas as pd
 import yaml
 
 from snnbench.errors import ConfigError
+from snnbench.runs import NON_RESULT_KEYS
 
-SPECS = Path("results/tables/specs")
+SPECS = Path("results/tables/specs")  # a project's own specs, relative to the working folder
+
+
+def packaged_specs() -> Path:
+    """The specs shipped with snnbench (``results/tables/specs`` of the source tree, installed in the wheel)."""
+    from importlib.resources import files
+
+    return Path(str(files("snnbench.results"))) / "tables" / "specs"
+
 METRIC_NAMES = {
     "best_test_acc": "best-epoch test accuracy (%)",
     "final_test_acc": "final-epoch test accuracy (%)",
@@ -44,13 +53,34 @@ def _flatten(node: dict[str, Any], prefix: str = "") -> dict[str, Any]:
 
 
 def load_records(runs_dir: Path) -> pd.DataFrame:
-    """One row per run folder: its config (flattened, ``neuron.k``) overlaid by its ``result.json``."""
+    """One row per run folder: its config (flattened, ``neuron.k``) overlaid by its ``result.json``, and the config
+    alone again under ``config:<key>`` (what :func:`distinguishing_keys` compares)."""
     rows = []
     for result_path in sorted(Path(runs_dir).rglob("result.json")):
         config_path = result_path.with_name("config.yaml")
         config = yaml.safe_load(config_path.read_text()) if config_path.exists() else {}
-        rows.append({**_flatten(config), **json.loads(result_path.read_text()), "path": str(result_path.parent)})
+        flat = _flatten(config)
+        rows.append({**flat, **json.loads(result_path.read_text()), "path": str(result_path.parent),
+                     **{f"config:{k}": v for k, v in flat.items()}})
     return pd.DataFrame(rows)
+
+
+#: Flattened config keys that never tell runs apart (paths, the seed, bookkeeping; see snnbench.runs).
+NOT_DISTINGUISHING = ("seed", "data_root", "runs_dir")
+
+
+def distinguishing_keys(records: pd.DataFrame) -> list[str]:
+    """The config keys (``config.yaml``, flattened: ``neuron.tau``) whose values differ between the records'
+    configs, e.g. ``["neuron.tau"]`` for a sweep over ``neuron.tau=2,4,8``."""
+    config_keys = [c for c in records.columns if c.startswith("config:")]
+    keys = []
+    for column in config_keys:
+        key = column.removeprefix("config:")
+        if key in NOT_DISTINGUISHING or key.rsplit(".", 1)[-1] in NON_RESULT_KEYS:
+            continue
+        if records[column].map(repr).nunique(dropna=False) > 1:
+            keys.append(key)
+    return keys
 
 
 def select(records: pd.DataFrame, filters: dict[str, Any]) -> pd.DataFrame:
@@ -65,13 +95,12 @@ def select(records: pd.DataFrame, filters: dict[str, Any]) -> pd.DataFrame:
 
 
 def resolve_spec(name_or_path: str) -> Path:
-    """A spec path, or a name looked up in results/tables/specs (here, then in the source tree)."""
-    candidates = [Path(name_or_path), SPECS / f"{name_or_path}.yaml",
-                  Path(__file__).parents[1] / SPECS / f"{name_or_path}.yaml"]
+    """A spec path, or a name looked up in ./results/tables/specs, then in the specs shipped with snnbench."""
+    candidates = [Path(name_or_path), SPECS / f"{name_or_path}.yaml", packaged_specs() / f"{name_or_path}.yaml"]
     for path in candidates:
         if path.is_file():
             return path
-    found = sorted(p.stem for p in (Path(__file__).parents[1] / SPECS).glob("*.yaml"))
+    found = sorted({p.stem for folder in (SPECS, packaged_specs()) for p in folder.glob("*.yaml")})
     raise ConfigError(f"no table spec '{name_or_path}'; give a path or one of: {', '.join(found)}")
 
 

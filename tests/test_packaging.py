@@ -32,3 +32,8 @@ def test_wheel_carries_the_configs_and_runs_from_elsewhere(tmp_path):
                           cwd=elsewhere, env=env, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     assert "name: lif" in proc.stdout
+    for spec in ("digits", "seq_cifar"):  # the specs and the paper's numbers ship too
+        proc = subprocess.run([sys.executable, "-m", "snnbench", "table", spec], cwd=elsewhere, env=env,
+                              capture_output=True, text=True)
+        assert proc.returncode == 0 and "metric:" in proc.stdout, proc.stderr
+    assert "88.45" in proc.stdout  # the paper's PSN on sequential CIFAR-10, from the packaged reference file

@@ -16,6 +16,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
+from snnbench.records import sweep_outcomes
 from snnbench.runs import atomic_write_text
 
 log = logging.getLogger("snnbench")
@@ -27,10 +28,6 @@ def record_job(status: str, run_dir: str | None, error: str | None = None) -> No
     overrides = list(HydraConfig.get().overrides.task)
     atomic_write_text(job_dir / "job_status.json",
                       json.dumps({"status": status, "run_dir": run_dir, "error": error, "overrides": overrides}))
-
-
-def sweep_outcomes(sweep_dir: Path) -> list[dict[str, Any]]:
-    return [json.loads(p.read_text()) for p in sorted(Path(sweep_dir).glob("*/job_status.json"))]
 
 
 class SweepSummary(Callback):

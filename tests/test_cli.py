@@ -1,0 +1,73 @@
+"""The command line a new user meets first: versions, one-line errors, fast record readers, learning curves."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from conftest import snnbench
+
+
+def test_version_names_snnbench_and_its_main_libraries(tmp_path):
+    proc = snnbench("--version", runs_dir=tmp_path)
+    assert proc.returncode == 0
+    for name in ("snnbench 0.1.0", "torch ", "spikingjelly ", "hydra-core "):
+        assert name in proc.stdout
+
+
+@pytest.mark.parametrize("args,choices", [
+    (["data", "check", "dataset=cifar11"], "cifar10, cifar100, cifar10dvs, digits"),
+    (["info", "neuron=nope"], "clif, glif, glif_soft, if, klif"),
+])
+def test_unknown_choice_is_one_line_listing_the_choices(tmp_path, args, choices):
+    proc = snnbench(*args, runs_dir=tmp_path)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1 and choices in proc.stderr
+
+
+def test_info_help_is_usage(tmp_path):
+    proc = snnbench("info", "--help", runs_dir=tmp_path)
+    assert proc.returncode == 0 and proc.stdout.startswith("usage: snnbench info")
+
+
+@pytest.mark.skipif(shutil.which("srun") is not None, reason="this machine has SLURM")
+def test_slurm_launcher_without_slurm_is_one_line(tmp_path):
+    proc = snnbench("train", "-m", "hydra/launcher=slurm", "neuron=lif", runs_dir=tmp_path)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "no SLURM" in proc.stderr and "hydra/launcher=submitit_local" in proc.stderr
+
+
+def test_status_reads_records_without_importing_torch_or_hydra(tmp_path):
+    runs = tmp_path / "runs"
+    for i in range(300):
+        run = runs / "seq_digits" / "lif" / f"{i:012x}" / "seed=0"
+        run.mkdir(parents=True)
+        (run / "result.json").write_text(json.dumps({"status": "done", "dataset": "seq_digits", "neuron": "lif",
+                                                     "seed": 0, "epochs_done": 1, "epochs": 1, "best_test_acc": 0.5}))
+    code = ("import sys; from snnbench.cli import main; main(['status', '--runs', sys.argv[1]]); "
+            "heavy = [m for m in ('torch', 'hydra', 'omegaconf', 'pandas') if m in sys.modules]; "
+            "print('heavy:', heavy)")
+    proc = subprocess.run([sys.executable, "-c", code, str(runs)], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert "300 runs: 300 done" in proc.stdout and "heavy: []" in proc.stdout
+
+
+def test_curves_of_runs_of_unequal_length_are_two_labelled_lines(tmp_path):
+    runs = tmp_path / "runs"
+    for epochs, seed in ((2, 0), (1, 1)):
+        proc = snnbench("train", "neuron=lif", "dataset=seq_digits", f"trainer.epochs={epochs}", f"seed={seed}",
+                        runs_dir=runs)
+        assert proc.returncode == 0, proc.stderr
+    from snnbench.plots import curve_groups
+    from snnbench.tables import load_records
+
+    groups = curve_groups(load_records(runs))
+    assert [label for label, _ in groups] == ["lif sched.T_max=1 trainer.epochs=1", "lif sched.T_max=2 trainer.epochs=2"]
+    assert [len(curves.dropna()) for _, curves in groups] == [1, 2]
+    proc = snnbench("plot", "curves", "--runs", str(runs), "--out", str(tmp_path / "cli"), runs_dir=runs)
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "cli.png").stat().st_size > 1000 and (tmp_path / "cli.pdf").stat().st_size > 1000
