@@ -30,7 +30,7 @@ if TYPE_CHECKING:  # torch and omegaconf are imported where they are used: reade
 
 RESULT_SCHEMA_VERSION = 1
 # Keys (at any depth) that do not change what a run computes.
-NON_RESULT_KEYS = frozenset({"data_root", "runs_dir", "root", "num_workers", "progress"})
+NON_RESULT_KEYS = frozenset({"data_root", "runs_dir", "root", "num_workers", "threads", "progress"})
 
 
 def _strip(node: Any) -> Any:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import platform
 import random
 import sys
@@ -39,6 +40,7 @@ from snnbench.distributed import setup as setup_distributed
 from snnbench.errors import ConfigError
 from snnbench.locks import RunLock
 from snnbench.runs import RunFolder
+from snnbench.threads import resolve_threads, usable_cpus
 
 log = logging.getLogger("snnbench")
 
@@ -198,8 +200,22 @@ def _parallel_job_number() -> int:
     return HydraConfig.get().job.num if HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN else 0
 
 
+def _jobs_per_machine() -> int:
+    """Processes of this sweep or run that share this machine: torchrun's local ranks, or the joblib launcher's
+    ``n_jobs`` (joblib's convention: -1 is one job per core)."""
+    jobs = int(os.environ.get("LOCAL_WORLD_SIZE", "1"))
+    if HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN:
+        launcher = HydraConfig.get().launcher
+        if "joblib" in str(launcher.get("_target_", "")).lower() and launcher.get("n_jobs") is not None:
+            n_jobs = int(launcher.n_jobs)
+            jobs *= n_jobs if n_jobs > 0 else max(1, usable_cpus() + 1 + n_jobs)
+    return jobs
+
+
 def _train_locked(cfg: DictConfig, run: RunFolder, previous: dict[str, Any] | None, info: Dist) -> dict[str, Any]:
     """Build, resume and train while holding the run's lock (rank 0 writes, other ranks only train)."""
+    threads = resolve_threads(cfg.trainer.threads, _jobs_per_machine(), cfg.trainer.num_workers)
+    torch.set_num_threads(threads)
     seed_everything(cfg.seed)
     device = pick_device(cfg.trainer.device, info.local_rank if info.enabled else _parallel_job_number())
     if device.type == "cpu":
@@ -228,6 +244,10 @@ def _train_locked(cfg: DictConfig, run: RunFolder, previous: dict[str, Any] | No
         restore_rng_state(checkpoint["rng"])
         history, elapsed = checkpoint["history"], checkpoint["elapsed_s"]
         log.info(f"resuming {run.path} after epoch {len(history)}")
+        if checkpoint.get("threads", threads) != threads and device.type == "cpu":
+            log.warning(f"the epochs so far ran with {checkpoint['threads']} CPU threads, this process uses {threads}: "
+                        f"the metrics can differ from an uninterrupted run (set trainer.threads={checkpoint['threads']} "
+                        f"for a bit-exact resume)")
     trained = DistributedDataParallel(model, device_ids=[device] if device.type == "cuda" else None) \
         if info.enabled else model
 
@@ -236,14 +256,14 @@ def _train_locked(cfg: DictConfig, run: RunFolder, previous: dict[str, Any] | No
         "recipe": cfg.recipe, "seed": cfg.seed, "T": cfg.T, "epochs": cfg.trainer.epochs, "signature": run.signature,
         "run_dir": str(run.path), "params": count_parameters(model), "device": str(device),
         "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor(),
-        "amp": use_amp, "eval_amp": eval_amp, "world_size": info.world, "versions": versions(), "command": " ".join(COMMAND_LINE or sys.argv),
+        "amp": use_amp, "eval_amp": eval_amp, "threads": threads, "world_size": info.world, "versions": versions(), "command": " ".join(COMMAND_LINE or sys.argv),
         "overrides": list(HydraConfig.get().overrides.task) if HydraConfig.initialized() else [],
         "started_at": (previous or {}).get("started_at", datetime.now(timezone.utc).isoformat(timespec="seconds")),
     }
     if info.is_main:
         run.write_config(cfg)
         run.write_result({**record, "status": "running", "wall_s": elapsed, **summarise(history)})
-    log.info(f"run folder: {run.path}  ({record['params']:,} parameters, {device}"
+    log.info(f"run folder: {run.path}  ({record['params']:,} parameters, {device}, {threads} CPU threads"
              + (f", rank {info.rank} of {info.world})" if info.enabled else ")"))
 
     generator = torch.Generator()
@@ -276,7 +296,7 @@ def _train_locked(cfg: DictConfig, run: RunFolder, previous: dict[str, Any] | No
             run.save_checkpoint({
                 "model": model.state_dict(), "optimizer": optimizer.state_dict(),
                 "scheduler": scheduler.state_dict(), "scaler": scaler.state_dict(),
-                "rng": rng_state(), "history": history, "elapsed_s": elapsed,
+                "rng": rng_state(), "history": history, "elapsed_s": elapsed, "threads": threads,
             })
             run.write_metrics(history)
             summary = summarise(history)

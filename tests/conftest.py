@@ -13,6 +13,11 @@ import pytest
 from hydra import compose, initialize_config_module
 from omegaconf import DictConfig
 
+# One intra-op thread for every run the tests start, in this process and in subprocesses: the suite then passes
+# on a loaded machine (oversubscribed OpenMP threads slow training down by orders of magnitude) and metrics
+# compared across processes come from the same thread count.
+os.environ.setdefault("SNNBENCH_THREADS", "1")
+
 
 @pytest.fixture
 def compose_cfg():

@@ -71,3 +71,18 @@ def test_curves_of_runs_of_unequal_length_are_two_labelled_lines(tmp_path):
     proc = snnbench("plot", "curves", "--runs", str(runs), "--out", str(tmp_path / "cli"), runs_dir=runs)
     assert proc.returncode == 0, proc.stderr
     assert (tmp_path / "cli.png").stat().st_size > 1000 and (tmp_path / "cli.pdf").stat().st_size > 1000
+
+
+def test_thread_count_is_set_recorded_and_capped(tmp_path, monkeypatch):
+    from snnbench.threads import resolve_threads, usable_cpus
+
+    assert resolve_threads("auto") == usable_cpus() and resolve_threads(10_000) == usable_cpus()
+    assert resolve_threads("auto", jobs_per_machine=usable_cpus() * 2) == 1
+    monkeypatch.setenv("SLURM_CPUS_PER_TASK", "1")
+    assert resolve_threads("auto") == 1
+    runs = tmp_path / "runs"
+    proc = snnbench("train", "trainer.epochs=1", "trainer.threads=1", runs_dir=runs)
+    assert proc.returncode == 0, proc.stderr
+    assert "1 CPU threads" in proc.stdout + proc.stderr
+    (record,) = [json.loads(p.read_text()) for p in runs.rglob("result.json")]
+    assert record["threads"] == 1
