@@ -46,7 +46,8 @@ def train_app(cfg: DictConfig) -> float | None:
 
 def train_command(args: list[str]) -> None:
     """``snnbench train ARGS``: Hydra parses ARGS as in any Hydra app."""
-    if any(arg in SLURM_LAUNCHERS for arg in args) and shutil.which("srun") is None:
+    launches = any(a in ("-m", "--multirun") for a in args) and not any(a in ("--cfg", "-c", "--info", "-i", "--help", "-h") for a in args)
+    if launches and any(arg in SLURM_LAUNCHERS for arg in args) and shutil.which("srun") is None:
         raise ConfigError("no SLURM found on this machine (no srun on PATH); hydra/launcher=submitit_local runs "
                           "the same submitit path locally")
     sys.argv = ["snnbench train", *args]

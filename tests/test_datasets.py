@@ -75,8 +75,9 @@ def test_cifar10dvs_frames_split_and_labels(root):
     for i in range(len(bundle.test)):
         x, y = bundle.test[i]
         assert x.shape == (8, 2, 48, 48) and x.dtype == torch.float32
-        # 3000 events, 2 polarities x 128 x 128 resized to 48 x 48: the count scales with the area
-        assert x.sum().item() == pytest.approx(3000 * (48 / 128) ** 2, rel=0.03)
+        # 3000 events, 2 polarities x 128 x 128 resized to 48 x 48: the count scales with the area (on average:
+        # the paper's resize has no antialiasing, so it samples points)
+        assert x.sum().item() == pytest.approx(3000 * (48 / 128) ** 2, rel=0.15)
         # the fixture puts class c's events around sensor x = 12 c + 10, which SpikingJelly maps to row 127 - x
         centre = (x.sum((0, 1, 3)) * rows).sum() / x.sum()
         assert centre.item() == pytest.approx((127 - (12 * y + 10)) * 48 / 128, abs=2.0), (i, y)
