@@ -4,6 +4,7 @@ PyTorch loop (DataLoader, forward, loss, backward, step, reset, evaluation), int
 
     python scripts/bench_overhead.py                       # quick start, sequential-CIFAR net, DVS VGG
     python scripts/bench_overhead.py --cases quick_start --rounds 5
+    python scripts/bench_overhead.py --cases dvs_vgg trainer.checkpoint_every=100     # without per-epoch checkpoints
 
 The cost of an epoch is marginal: (time for E2 epochs - time for E1 epochs) / (E2 - E1), for snnbench the
 whole ``train(cfg)`` call (checkpoints, records, firing-rate hooks included), so start-up is not counted.
@@ -94,12 +95,13 @@ def main() -> None:
     parser.add_argument("--cases", default=",".join(CASES), help=f"comma-separated, from {', '.join(CASES)}")
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (snnbench, bare) per case")
     parser.add_argument("--epochs", default="1,3", help="E1,E2 for the marginal cost per epoch")
+    parser.add_argument("overrides", nargs="*", help="extra overrides for both, e.g. trainer.checkpoint_every=100")
     args = parser.parse_args()
     e1, e2 = (int(e) for e in args.epochs.split(","))
     with tempfile.TemporaryDirectory() as data_root:
         fixtures(Path(data_root))
         for name in args.cases.split(","):
-            overrides = [*CASES[name], f"data_root={data_root}"]
+            overrides = [*CASES[name], f"data_root={data_root}", *args.overrides]
             ours, bare = [], []
             for _ in range(args.rounds):
                 ours.append((snnbench_seconds(overrides, e2) - snnbench_seconds(overrides, e1)) / (e2 - e1))

@@ -112,7 +112,7 @@ def main() -> None:
                                  "concurrent_runs": best_k}
     lines += ["", "## Estimate (training epochs only, from the rates above)",
               *(f"- one 256-epoch run of {n} on 50,000 images: {h:.1f} h" for n, h in per_run_h.items()),
-              f"- the 48-run sequential-CIFAR table with {best_k} runs at once: {table_h:.0f} h"]
+              f"- the 48-run sequential-CIFAR table, {best_k} run(s) at once: {table_h:.0f} h"]
 
     speed_args = ["--neurons", "lif,psn", "--T", "4" if smoke else "2,4,8,16,32,64",
                   "--N", "256" if smoke else "256,4096,65536,1048576", "--out", str(out / "speed"),

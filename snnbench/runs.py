@@ -30,7 +30,8 @@ if TYPE_CHECKING:  # torch and omegaconf are imported where they are used: reade
 
 RESULT_SCHEMA_VERSION = 1
 # Keys (at any depth) that do not change what a run computes.
-NON_RESULT_KEYS = frozenset({"data_root", "runs_dir", "root", "num_workers", "threads", "progress"})
+NON_RESULT_KEYS = frozenset({"data_root", "runs_dir", "root", "num_workers", "threads", "progress",
+                             "checkpoint_every"})
 
 
 def _strip(node: Any) -> Any:
@@ -57,10 +58,21 @@ def _atomic_write(path: Path, write: Callable[[Path], None]) -> None:
     os.close(fd)
     try:
         write(Path(tmp))
+        with open(tmp, "rb") as f:  # durable before it becomes visible: data, then the rename in the folder
+            os.fsync(f.fileno())
         os.replace(tmp, path)
+        _fsync_folder(path.parent)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def _fsync_folder(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def atomic_write_text(path: Path, text: str) -> None:

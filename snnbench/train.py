@@ -132,15 +132,20 @@ def train_one_epoch(model: nn.Module, loader: DataLoader, criterion: nn.Module, 
 @torch.no_grad()
 def evaluate(model: nn.Module, loader: DataLoader, criterion: nn.Module, device: torch.device,
              encoding: str, T: int, use_amp: bool, neurons: list[nn.Module]) -> dict[str, Any]:
-    """Test loss and accuracy, and the mean firing rate of every neuron layer over the test set."""
+    """Test loss and accuracy, and the mean firing rate of every neuron layer over the test set.
+
+    Sums stay on the device until the end: no host synchronisation per batch or per layer.
+    """
     model.eval()
-    loss_sum, correct, seen = 0.0, 0, 0
-    spikes = torch.zeros(len(neurons), dtype=torch.float64)
-    counts = torch.zeros(len(neurons), dtype=torch.float64)
+    loss_sum = torch.zeros((), dtype=torch.float64, device=device)
+    correct = torch.zeros((), dtype=torch.int64, device=device)
+    spikes = torch.zeros(len(neurons), dtype=torch.float64, device=device)
+    counts = [0] * len(neurons)
+    seen = 0
 
     def count_spikes(index: int):
         def hook(module: nn.Module, inputs: tuple, output: torch.Tensor) -> None:
-            spikes[index] += output.float().sum().item()
+            spikes[index] += output.detach().sum(dtype=torch.float64)
             counts[index] += output.numel()
         return hook
 
@@ -151,15 +156,15 @@ def evaluate(model: nn.Module, loader: DataLoader, criterion: nn.Module, device:
         x = to_time_major(x, encoding, T)
         with torch.autocast(device.type, enabled=use_amp):
             out = model(x)
-            loss_sum += criterion(out, y).item() * len(y)
+            loss_sum += criterion(out, y).double() * len(y)
         functional.reset_net(model)
-        correct += (out.mean(0).argmax(1) == y).sum().item()
+        correct += (out.mean(0).argmax(1) == y).sum()
         seen += len(y)
-    seconds = time.perf_counter() - start
+    rates = (spikes.cpu() / torch.tensor(counts, dtype=torch.float64).clamp(min=1)).tolist()
+    seconds = time.perf_counter() - start  # after the one synchronisation above
     for handle in handles:
         handle.remove()
-    rates = (spikes / counts.clamp(min=1)).tolist()
-    return {"test_loss": loss_sum / seen, "test_acc": correct / seen, "eval_s": seconds,
+    return {"test_loss": loss_sum.item() / seen, "test_acc": correct.item() / seen, "eval_s": seconds,
             "firing_rates": rates, "mean_firing_rate": sum(rates) / max(1, len(rates))}
 
 
@@ -214,6 +219,8 @@ def _jobs_per_machine() -> int:
 
 def _train_locked(cfg: DictConfig, run: RunFolder, previous: dict[str, Any] | None, info: Dist) -> dict[str, Any]:
     """Build, resume and train while holding the run's lock (rank 0 writes, other ranks only train)."""
+    if int(cfg.trainer.checkpoint_every) < 1:
+        raise ConfigError(f"trainer.checkpoint_every={cfg.trainer.checkpoint_every}; checkpoint every 1 or more epochs")
     threads = resolve_threads(cfg.trainer.threads, _jobs_per_machine(), cfg.trainer.num_workers)
     torch.set_num_threads(threads)
     seed_everything(cfg.seed)
@@ -267,14 +274,16 @@ def _train_locked(cfg: DictConfig, run: RunFolder, previous: dict[str, Any] | No
              + (f", rank {info.rank} of {info.world})" if info.enabled else ")"))
 
     generator = torch.Generator()
+    persistent = bool(cfg.trainer.persistent_workers) and cfg.trainer.num_workers > 0
     sampler = DistributedSampler(data.train, num_replicas=info.world, rank=info.rank, shuffle=True, seed=cfg.seed,
                                  drop_last=cfg.trainer.drop_last) if info.enabled else None
     train_loader = DataLoader(data.train, batch_size=cfg.trainer.batch_size // info.world, shuffle=sampler is None,
                               sampler=sampler, generator=generator, drop_last=cfg.trainer.drop_last,
                               num_workers=cfg.trainer.num_workers, collate_fn=data.collate_train,
-                              pin_memory=device.type == "cuda")
+                              pin_memory=device.type == "cuda", persistent_workers=persistent)
     test_loader = DataLoader(data.test, batch_size=cfg.trainer.eval_batch_size, num_workers=cfg.trainer.num_workers,
-                             collate_fn=data.collate_test, pin_memory=device.type == "cuda")
+                             collate_fn=data.collate_test, pin_memory=device.type == "cuda",
+                             persistent_workers=persistent)
     writer = SummaryWriter(str(run.tensorboard_dir), purge_step=len(history)) if info.is_main else None
     epochs = cfg.trainer.epochs
     try:
@@ -293,11 +302,12 @@ def _train_locked(cfg: DictConfig, run: RunFolder, previous: dict[str, Any] | No
             history.append({"epoch": epoch, "lr": lr, **stats})
             if not info.is_main:
                 continue
-            run.save_checkpoint({
-                "model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                "scheduler": scheduler.state_dict(), "scaler": scaler.state_dict(),
-                "rng": rng_state(), "history": history, "elapsed_s": elapsed, "threads": threads,
-            })
+            if (epoch + 1) % cfg.trainer.checkpoint_every == 0 or epoch + 1 == epochs:
+                run.save_checkpoint({
+                    "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                    "scheduler": scheduler.state_dict(), "scaler": scaler.state_dict(),
+                    "rng": rng_state(), "history": history, "elapsed_s": elapsed, "threads": threads,
+                })
             run.write_metrics(history)
             summary = summarise(history)
             run.write_result({**record, "status": "running", "wall_s": elapsed, **summary})

@@ -48,7 +48,8 @@ def test_quick_start_psn_learns_the_digits(tmp_path):
     assert record["versions"]["spikingjelly"] and record["command"].startswith("snnbench train")
 
 
-def test_killed_run_resumes_to_the_metrics_of_an_uninterrupted_run(tmp_path):
+@pytest.mark.parametrize("every,kill_after", [(1, 2), (3, 4)])
+def test_killed_run_resumes_to_the_metrics_of_an_uninterrupted_run(tmp_path, every, kill_after):
     args = ("train", "neuron=lif", "trainer.epochs=12", "seed=5")
     clean = snnbench(*args, runs_dir=tmp_path / "clean")
     assert clean.returncode == 0, clean.stderr
@@ -56,10 +57,10 @@ def test_killed_run_resumes_to_the_metrics_of_an_uninterrupted_run(tmp_path):
 
     runs = tmp_path / "killed"
     env = {**os.environ, "SNNBENCH_RUNS": str(runs)}
-    proc = subprocess.Popen([sys.executable, "-m", "snnbench", *args], cwd=tmp_path, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 120
-    while not any(len(p.read_text().splitlines()) >= 2 for p in runs.rglob("metrics.jsonl")):
+    proc = subprocess.Popen([sys.executable, "-m", "snnbench", *args, f"trainer.checkpoint_every={every}"],
+                            cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 300
+    while not any(len(p.read_text().splitlines()) >= kill_after for p in runs.rglob("metrics.jsonl")):
         assert proc.poll() is None and time.monotonic() < deadline, "the run ended before it could be killed"
         time.sleep(0.02)
     proc.send_signal(signal.SIGKILL)
@@ -67,7 +68,7 @@ def test_killed_run_resumes_to_the_metrics_of_an_uninterrupted_run(tmp_path):
     (interrupted,) = results(runs)
     assert interrupted["status"] == "running" and interrupted["epochs_done"] < 12
 
-    resumed = snnbench(*args, runs_dir=runs)
+    resumed = snnbench(*args, f"trainer.checkpoint_every={every}", runs_dir=runs)
     assert resumed.returncode == 0, resumed.stderr
     assert "resuming" in resumed.stdout
     (record,) = results(runs)
