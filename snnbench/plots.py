@@ -53,11 +53,11 @@ def curve_groups(done: pd.DataFrame, by: str = "neuron") -> list[tuple[str, pd.D
     """(label, curves) per config: ``curves`` has one column per seed, indexed by epoch, NaN past a short run's end.
     The label is the ``by`` value plus the config keys whose values differ among the runs of that value."""
     groups = []
-    for (value, _), group in sorted(done.groupby([by, "signature"]), key=lambda item: str(item[0])):
+    for (value, _), group in done.groupby([by, "signature"]):
         keys = [k for k in distinguishing_keys(done[done[by] == value]) if k != by]
         label = " ".join([str(value), *(f"{k}={group[k].iloc[0]}" for k in keys)])
         groups.append((label, pd.concat([test_accuracy_curve(path) for path in group["path"]], axis=1)))
-    return groups
+    return sorted(groups, key=lambda item: item[0])
 
 
 def learning_curves(done: pd.DataFrame, out: Path, by: str = "neuron") -> list[Path]:
