@@ -58,6 +58,10 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=600.0, help="seconds per run before giving up")
     parser.add_argument("--source", type=Path, default=None, help="run snnbench from this checkout instead")
     parser.add_argument("--no-parallel", action="store_true", help="skip the parallel-vs-serial sweep")
+    parser.add_argument("--repeats", type=int, default=3, help="runs per variant and condition (median reported)")
+    parser.add_argument("--variants", default="default,threads1",
+                        help="default (PyTorch/snnbench default threads) and/or threads1 (trainer.threads=1; needs a "
+                             "checkout that has the setting)")
     args = parser.parse_args()
     env = {k: v for k, v in os.environ.items() if k != "SNNBENCH_THREADS"}
     if args.source:
@@ -66,23 +70,33 @@ def main() -> None:
     fair = (k + c) / c
     print(f"{c} usable cores, {k} hogs; fair-share slowdown ~{fair:.1f}x; quick start, {args.epochs} epochs"
           + (f"; snnbench from {args.source}" if args.source else ""))
-    variants = {"default threads": [], "trainer.threads=1": ["trainer.threads=1"]}
-    alone = {name: run([f"trainer.epochs={args.epochs}", *extra], env, args.timeout)[0] for name, extra in variants.items()}
+    known = {"default": ("default threads", []), "threads1": ("trainer.threads=1", ["trainer.threads=1"])}
+    variants = dict(known[v] for v in args.variants.split(","))
+
+    def measure() -> dict[str, float | None]:
+        """Median s/epoch per variant over the repeats, the variants interleaved."""
+        times: dict[str, list[float | None]] = {name: [] for name in variants}
+        for _ in range(args.repeats):
+            for name, extra in variants.items():
+                times[name].append(run([f"trainer.epochs={args.epochs}", *extra], env, args.timeout)[0])
+        return {name: None if None in t else statistics.median(t) for name, t in times.items()}
+
+    alone = measure()
     hogs = with_hogs(k)
     try:
-        loaded = {name: run([f"trainer.epochs={args.epochs}", *extra], env, args.timeout)[0]
-                  for name, extra in variants.items()}
+        loaded = measure()
     finally:
         for hog in hogs:
             hog.kill()
     for name in variants:
         a, b = alone[name], loaded[name]
         if a is None:
-            print(f"  {name:<18} failed alone (a checkout without this setting?)")
+            print(f"  {name:<18} failed alone")
             continue
         loaded_text = f"failed or over {args.timeout:.0f} s" if b is None else f"{b:.2f} s/epoch"
         ratio = "n/a" if b is None else f"{b / a:.1f}x"
-        print(f"  {name:<18} alone {a:.2f} s/epoch, with {k} hogs {loaded_text}: slowdown {ratio}")
+        print(f"  {name:<18} alone {a:.2f} s/epoch, with {k} hogs {loaded_text}: slowdown {ratio} "
+              f"(median of {args.repeats})")
     if args.no_parallel:
         return
     sweep = ["-m", "trainer.epochs=10", "neuron=lif,psn", f"seed={','.join(str(s) for s in range(c))}"]

@@ -157,6 +157,10 @@ def main(argv: list[str] | None = None) -> None:
     except ConfigError as err:
         print(f"snnbench {command}: error: {err}", file=sys.stderr)
         sys.exit(2)
+    except KeyboardInterrupt:
+        print(f"snnbench {command}: interrupted (a run being trained is recorded as interrupted; rerun the same "
+              f"command to resume it)", file=sys.stderr)
+        sys.exit(130)
 
 
 if __name__ == "__main__":

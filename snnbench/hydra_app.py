@@ -16,7 +16,7 @@ from omegaconf import DictConfig
 from snnbench import train as training
 from snnbench.errors import ConfigError
 from snnbench.multirun import record_job
-from snnbench.runs import RunFolder
+from snnbench.runs import CheckpointError, RunFolder
 
 log = logging.getLogger("snnbench")
 SLURM_LAUNCHERS = ("hydra/launcher=slurm", "hydra/launcher=submitit_slurm")
@@ -35,9 +35,22 @@ def train_app(cfg: DictConfig) -> float | None:
             if isinstance(err, ConfigError):
                 log.error(f"error: {err}")
                 sys.exit(2)
+            if isinstance(err, (OSError, CheckpointError, training.NonFiniteLossError)):
+                log.error(f"error: {type(err).__name__}: {err}")
+                sys.exit(1)
             raise
         log.error(f"run failed ({' '.join(HydraConfig.get().overrides.task)}): {type(err).__name__}: {err}")
         record_job("failed", str(RunFolder.for_config(cfg).path), f"{type(err).__name__}: {err}")
+        return None
+    if record.get("skipped"):
+        owner = record.get("owner") or {}
+        message = (f"another process (pid {owner.get('pid', '?')} on {owner.get('host', '?')}) is training "
+                   f"{record.get('run_dir')}; this command trained nothing (`snnbench status` shows its progress)")
+        if not multirun:
+            log.error(message)
+            sys.exit(3)
+        log.warning(message)
+        record_job("skipped", record.get("run_dir"))
         return None
     if multirun:
         record_job(record.get("status", "done"), record.get("run_dir"))
@@ -50,6 +63,9 @@ def train_command(args: list[str]) -> None:
     if launches and any(arg in SLURM_LAUNCHERS for arg in args) and shutil.which("srun") is None:
         raise ConfigError("no SLURM found on this machine (no srun on PATH); hydra/launcher=submitit_local runs "
                           "the same submitit path locally")
+    if launches and any(a.startswith("runs_dir=") and "," in a for a in args):
+        raise ConfigError("runs_dir contains a comma, which -m reads as several values; quote the path: "
+                          "'runs_dir=\"/path/with,comma\"'")
     sys.argv = ["snnbench train", *args]
     train_app()
 

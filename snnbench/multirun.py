@@ -1,44 +1,82 @@
 """Sweep bookkeeping: every job of a multirun leaves ``job_status.json`` in its Hydra job folder, and the
 sweep ends with one line saying how many runs failed (and a non-zero exit status when any did).
 
-Works for every launcher (basic, joblib, submitit): jobs write files, the launching process reads them.
+Each sweep has its own folder, ``<runs_dir>/sweeps/<time>_<pid>-<random>`` (two sweeps started in the same second
+never share one), and the summary takes each run's outcome from the run's own ``result.json``. Works for every
+launcher (basic, joblib, submitit): jobs write files, the launching process reads them.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
+import secrets
 import sys
 from pathlib import Path
 from typing import Any
 
 from hydra.core.hydra_config import HydraConfig
 from hydra.experimental.callback import Callback
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
-from snnbench.records import sweep_outcomes
+from snnbench.records import DamagedRecord, read_json, sweep_outcomes
 from snnbench.runs import atomic_write_text
 
 log = logging.getLogger("snnbench")
 
+# ${snnbench.sweep_id:} in hydra.sweep.dir: unique per launching process; cached, so every job of the sweep
+# (which Hydra gives a copy of the launcher's resolver cache) resolves the same folder.
+OmegaConf.register_new_resolver("snnbench.sweep_id", lambda: f"{os.getpid()}-{secrets.token_hex(3)}",
+                                use_cache=True, replace=True)
+
 
 def record_job(status: str, run_dir: str | None, error: str | None = None) -> None:
-    """Write this job's outcome into its Hydra job folder (multirun only)."""
+    """Write this job's outcome into its Hydra job folder (multirun only); a failure to write (a full disk) is
+    logged, never raised: it must not stop the sweep."""
     job_dir = Path(HydraConfig.get().runtime.output_dir)
     overrides = list(HydraConfig.get().overrides.task)
-    atomic_write_text(job_dir / "job_status.json",
-                      json.dumps({"status": status, "run_dir": run_dir, "error": error, "overrides": overrides}))
+    try:
+        atomic_write_text(job_dir / "job_status.json",
+                          json.dumps({"status": status, "run_dir": run_dir, "error": error, "overrides": overrides}))
+    except OSError as err:
+        log.error(f"could not write {job_dir / 'job_status.json'} ({type(err).__name__}: {err})")
+
+
+def settled(outcome: dict[str, Any]) -> dict[str, Any]:
+    """A job's outcome with the status its run's own record gives (the record wins over the job file)."""
+    run_dir = outcome.get("run_dir")
+    if not run_dir:
+        return outcome
+    try:
+        record = read_json(Path(run_dir) / "result.json")
+    except DamagedRecord as err:
+        if outcome["status"] in ("done", "skipped"):
+            return {**outcome, "status": "failed", "error": f"no readable record: {err}"}
+        return outcome
+    status = record.get("status")
+    if status in ("failed", "interrupted"):
+        return {**outcome, "status": "failed", "error": outcome.get("error") or record.get("error") or status}
+    if status == "done":
+        return {**outcome, "status": "done"}
+    if outcome["status"] == "skipped":
+        return outcome
+    return {**outcome, "status": "failed", "error": outcome.get("error") or f"its record still says {status}"}
 
 
 class SweepSummary(Callback):
-    """At the end of a multirun: 'K of N runs failed' (with the first line of each error) and exit 1 if K > 0."""
+    """At the end of a multirun: done, failed (with the first line of each error) and still being trained by
+    another process; exit 1 if any failed."""
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
-        outcomes = sweep_outcomes(Path(config.hydra.sweep.dir))
+        outcomes = [settled(o) for o in sweep_outcomes(Path(config.hydra.sweep.dir))]
         failed = [o for o in outcomes if o["status"] == "failed"]
-        log.info(f"sweep finished: {len(outcomes) - len(failed)} of {len(outcomes)} runs done or skipped, "
-                 f"{len(failed)} of {len(outcomes)} failed (records under {config.runs_dir})")
+        others = [o for o in outcomes if o["status"] == "skipped"]
+        n = len(outcomes)
+        log.info(f"sweep finished: {n - len(failed) - len(others)} of {n} runs done, {len(failed)} of {n} failed"
+                 + (f", {len(others)} of {n} being trained by another process (rerun later)" if others else "")
+                 + f" (records under {config.runs_dir}; this sweep's jobs under {config.hydra.sweep.dir})")
         for outcome in failed:
-            log.error(f"  failed: {' '.join(outcome['overrides'])}: {(outcome['error'] or '').splitlines()[0]}")
+            log.error(f"  failed: {' '.join(outcome['overrides'])}: {str(outcome['error'] or '').splitlines()[0]}")
         if failed:
             sys.exit(1)

@@ -123,7 +123,9 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--out", type=Path, default=None, help="output path without suffix (default results/figures/<kind>)")
     args = parser.parse_args(argv)
     runs = args.runs or Path(os.environ.get("SNNBENCH_RUNS", "runs"))
-    records = load_records(runs) if runs.exists() else pd.DataFrame()
+    if not runs.is_dir():
+        raise ConfigError(f"no runs folder at {runs}; give --runs DIR (or set SNNBENCH_RUNS)")
+    records = load_records(runs)
     done = select(records, {**parse_filters(args.filter), "status": "done"}) if len(records) else records
     if not len(done):
         raise ConfigError(f"no done runs under {runs} match {args.filter or 'the filters'}; train some first")

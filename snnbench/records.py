@@ -13,15 +13,47 @@ from typing import Any
 RESULT_GLOB = "*/*/*/seed=*/result.json"
 
 
-def result_paths(runs_dir: Path) -> list[Path]:
-    """Every run's ``result.json`` under ``runs_dir``, in a stable order."""
-    return sorted(Path(runs_dir).glob(RESULT_GLOB))
+def result_paths(runs_dir: Path, anywhere: bool = False) -> list[Path]:
+    """Every run's ``result.json`` under ``runs_dir`` in a stable order: at the run-folder depth, or with
+    ``anywhere`` at any depth (a folder of several runs folders, or copies)."""
+    return sorted(Path(runs_dir).rglob("result.json") if anywhere else Path(runs_dir).glob(RESULT_GLOB))
+
+
+class DamagedRecord(ValueError):
+    """A record file that cannot be read as a JSON object."""
 
 
 def read_json(path: Path) -> dict[str, Any]:
-    return json.loads(Path(path).read_text())
+    """The JSON object in ``path``; :class:`DamagedRecord` (naming the file) when it is truncated, empty, garbage
+    or not an object."""
+    try:
+        value = json.loads(Path(path).read_text())
+    except (OSError, ValueError) as err:
+        raise DamagedRecord(f"{path}: {type(err).__name__}: {err}") from None
+    if not isinstance(value, dict):
+        raise DamagedRecord(f"{path}: not a JSON object")
+    return value
+
+
+def read_results(runs_dir: Path, anywhere: bool = False) -> tuple[list[tuple[Path, dict[str, Any]]], list[str]]:
+    """(path, record) of every readable ``result.json`` under ``runs_dir``, and one line per damaged one."""
+    records, damaged = [], []
+    for path in result_paths(runs_dir, anywhere):
+        try:
+            records.append((path, read_json(path)))
+        except DamagedRecord as err:
+            damaged.append(str(err))
+    return records, damaged
 
 
 def sweep_outcomes(sweep_dir: Path) -> list[dict[str, Any]]:
-    """The ``job_status.json`` that every job of one multirun leaves in its Hydra job folder."""
-    return [read_json(p) for p in sorted(Path(sweep_dir).glob("*/job_status.json"))]
+    """The ``job_status.json`` that every job of one multirun leaves in its Hydra job folder (damaged ones are
+    reported as failed jobs, with the reason)."""
+    outcomes = []
+    for path in sorted(Path(sweep_dir).glob("*/job_status.json")):
+        try:
+            outcomes.append(read_json(path))
+        except DamagedRecord as err:
+            outcomes.append({"status": "failed", "run_dir": None, "error": f"damaged job record {err}",
+                             "overrides": [path.parent.name]})
+    return outcomes

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import tempfile
 from pathlib import Path
@@ -28,6 +29,7 @@ if TYPE_CHECKING:  # torch and omegaconf are imported where they are used: reade
     import torch
     from omegaconf import DictConfig
 
+log = logging.getLogger("snnbench")
 RESULT_SCHEMA_VERSION = 1
 # Keys (at any depth) that do not change what a run computes.
 NON_RESULT_KEYS = frozenset({"data_root", "runs_dir", "root", "num_workers", "threads", "progress",
@@ -52,11 +54,28 @@ def config_signature(cfg: DictConfig) -> str:
     return hashlib.sha1(text.encode()).hexdigest()[:12]
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+#: Files get the permissions of an ordinary ``open(..., "w")`` under the process's umask (a shared runs folder
+#: stays readable by colleagues with umask 022), not mkstemp's 0600.
+FILE_MODE = 0o666 & ~_umask()
+LEFTOVER_GLOBS = (".*.tmp", "checkpoints/.*.tmp")
+
+
+class CheckpointError(RuntimeError):
+    """No checkpoint of a run can be read; the message names the files and the fix."""
+
+
 def _atomic_write(path: Path, write: Callable[[Path], None]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
     try:
+        os.chmod(tmp, FILE_MODE)
         write(Path(tmp))
         with open(tmp, "rb") as f:  # durable before it becomes visible: data, then the rename in the folder
             os.fsync(f.fileno())
@@ -114,13 +133,34 @@ class RunFolder:
         return self.path / "checkpoints" / "last.pt"
 
     @property
+    def previous_checkpoint_path(self) -> Path:
+        """The checkpoint before ``last.pt``: the fallback when ``last.pt`` cannot be read."""
+        return self.path / "checkpoints" / "previous.pt"
+
+    @property
     def tensorboard_dir(self) -> Path:
         return self.path / "tb"
 
     def read_result(self) -> dict[str, Any] | None:
+        """The run's record; None when there is none, or when it is damaged (truncated, empty, not a record):
+        the run is then resumed from its checkpoint, which rewrites the record."""
         if not self.result_path.exists():
             return None
-        return json.loads(self.result_path.read_text())
+        try:
+            record = json.loads(self.result_path.read_text())
+        except (OSError, ValueError) as err:
+            log.warning(f"ignoring the damaged record {self.result_path} ({type(err).__name__}: {err})")
+            return None
+        if not isinstance(record, dict):
+            log.warning(f"ignoring the damaged record {self.result_path} (not a JSON object)")
+            return None
+        return record
+
+    def remove_leftovers(self) -> None:
+        """Temporary files of writes that a kill interrupted (only the run's owner calls this)."""
+        for pattern in LEFTOVER_GLOBS:
+            for leftover in self.path.glob(pattern):
+                leftover.unlink(missing_ok=True)
 
     def write_result(self, result: dict[str, Any]) -> None:
         atomic_write_text(self.result_path, json.dumps({"schema_version": RESULT_SCHEMA_VERSION, **result}, indent=2))
@@ -134,13 +174,32 @@ class RunFolder:
         atomic_write_text(self.metrics_path, "".join(json.dumps(row) + "\n" for row in history))
 
     def save_checkpoint(self, state: dict[str, Any]) -> None:
+        """Write ``last.pt``, keeping the one it replaces as ``previous.pt``."""
         import torch
 
+        if self.checkpoint_path.exists():
+            os.replace(self.checkpoint_path, self.previous_checkpoint_path)
         _atomic_write(self.checkpoint_path, lambda tmp: torch.save(state, tmp))
 
     def load_checkpoint(self, map_location: str | torch.device) -> dict[str, Any] | None:
+        """The newest readable checkpoint (``last.pt``, else ``previous.pt``); None when there is none."""
         import torch
 
-        if not self.checkpoint_path.exists():
-            return None
-        return torch.load(self.checkpoint_path, map_location=map_location, weights_only=False)
+        candidates = [p for p in (self.checkpoint_path, self.previous_checkpoint_path) if p.exists()]
+        errors = []
+        for path in candidates:
+            try:
+                state = torch.load(path, map_location=map_location, weights_only=False)
+                if not isinstance(state, dict) or "history" not in state:
+                    raise ValueError("not a snnbench checkpoint")
+            except Exception as err:  # noqa: BLE001  (a damaged file raises anything from EOFError to OSError)
+                errors.append(f"{path} ({type(err).__name__}: {err})")
+                log.warning(f"cannot read the checkpoint {path} ({type(err).__name__}: {err})")
+                continue
+            if errors:
+                log.warning(f"resuming from the earlier checkpoint {path}")
+            return state
+        if errors:
+            raise CheckpointError(f"no checkpoint of this run can be read: {'; '.join(errors)}. Delete "
+                                  f"{self.path / 'checkpoints'} to train this run again from its first epoch")
+        return None

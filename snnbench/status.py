@@ -13,9 +13,10 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from snnbench.locks import STALE_AFTER_S, lock_is_stale
+from snnbench.locks import STALE_AFTER_S, owner_path, seems_running
 from snnbench.runs import RunFolder
-from snnbench.records import read_json, result_paths, sweep_outcomes
+from snnbench.errors import ConfigError
+from snnbench.records import read_results, sweep_outcomes
 
 
 def run_state(run: RunFolder, record: dict, stale_after_s: float) -> tuple[str, str]:
@@ -24,11 +25,16 @@ def run_state(run: RunFolder, record: dict, stale_after_s: float) -> tuple[str, 
     epoch = f"epoch {record.get('epochs_done', 0)}/{record.get('epochs', '?')}"
     if status == "done":
         return "done", f"{epoch}, best test acc {record.get('best_test_acc', float('nan')):.4f}"
-    if status == "failed":
-        return "failed", (record.get("error") or "").splitlines()[0] if record.get("error") else "failed"
+    if status in ("failed", "interrupted"):
+        error = str(record.get("error") or status)
+        return status, error.splitlines()[0] if error else status
     lock = run.lock_path
-    if lock.exists() and not lock_is_stale(lock, stale_after_s):
-        return "running", f"{epoch}, heartbeat {time.time() - lock.stat().st_mtime:.0f}s ago"
+    if seems_running(lock, stale_after_s):
+        try:
+            age = f"heartbeat {time.time() - owner_path(lock).stat().st_mtime:.0f}s ago"
+        except OSError:
+            age = "heartbeat unknown"
+        return "running", f"{epoch}, {age}"
     return "stale", f"{epoch}, no live process: rerun the same command to resume"
 
 
@@ -53,9 +59,11 @@ def main(argv: list[str]) -> None:
     sweeps = sweep_of(runs_dir) if args.group == "sweep" else {}
     groups: dict[str, list[str]] = {}
     counts: Counter[str] = Counter()
-    for result_path in result_paths(runs_dir):
+    if not runs_dir.is_dir():
+        raise ConfigError(f"no runs folder at {runs_dir}; give --runs DIR (or set SNNBENCH_RUNS)")
+    records, damaged = read_results(runs_dir)
+    for result_path, record in records:
         run = RunFolder(result_path.parent)
-        record = read_json(result_path)
         state, detail = run_state(run, record, args.stale_after)
         counts[state] += 1
         key = sweeps.get(str(run.path.resolve()), "(not in a sweep)") if args.group == "sweep" else record.get(args.group, "?")
@@ -64,4 +72,8 @@ def main(argv: list[str]) -> None:
     for key in sorted(groups):
         print(f"{args.group} {key}:")
         print("\n".join(groups[key]))
-    print(f"{sum(counts.values())} runs: " + ", ".join(f"{counts[s]} {s}" for s in ("done", "failed", "running", "stale")))
+    for line in damaged:
+        print(f"damaged record (skipped; rerun its config to rewrite it): {line}")
+    states = ("done", "failed", "interrupted", "running", "stale")
+    print(f"{sum(counts.values())} runs: " + ", ".join(f"{counts[s]} {s}" for s in states)
+          + (f"; {len(damaged)} damaged records" if damaged else ""))

@@ -11,8 +11,8 @@ without the seed; each cell reports mean ± sample std (n) over seeds. Only ``do
 from __future__ import annotations
 
 import argparse
-import json
 import os
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,6 +21,7 @@ import pandas as pd
 import yaml
 
 from snnbench.errors import ConfigError
+from snnbench.records import read_results
 from snnbench.runs import NON_RESULT_KEYS
 
 SPECS = Path("results/tables/specs")  # a project's own specs, relative to the working folder
@@ -53,16 +54,31 @@ def _flatten(node: dict[str, Any], prefix: str = "") -> dict[str, Any]:
 
 
 def load_records(runs_dir: Path) -> pd.DataFrame:
-    """One row per run folder: its config (flattened, ``neuron.k``) overlaid by its ``result.json``, and the config
-    alone again under ``config:<key>`` (what :func:`distinguishing_keys` compares)."""
+    """One row per run: its config (flattened, ``neuron.k``) overlaid by its ``result.json``, and the config alone
+    again under ``config:<key>`` (what :func:`distinguishing_keys` compares).
+
+    Damaged records are skipped and named on stderr. A run is its signature and seed, wherever its folder lies:
+    a copy of a run folder elsewhere under ``runs_dir`` (a backup) is counted once (the most advanced copy).
+    """
+    records, damaged = read_results(runs_dir, anywhere=True)
+    for line in damaged:
+        print(f"skipping a damaged record: {line}", file=sys.stderr)
     rows = []
-    for result_path in sorted(Path(runs_dir).rglob("result.json")):
+    for result_path, record in records:
         config_path = result_path.with_name("config.yaml")
-        config = yaml.safe_load(config_path.read_text()) if config_path.exists() else {}
-        flat = _flatten(config)
-        rows.append({**flat, **json.loads(result_path.read_text()), "path": str(result_path.parent),
-                     **{f"config:{k}": v for k, v in flat.items()}})
-    return pd.DataFrame(rows)
+        try:
+            config = yaml.safe_load(config_path.read_text()) if config_path.exists() else {}
+        except (OSError, yaml.YAMLError) as err:
+            print(f"skipping a damaged config: {config_path}: {type(err).__name__}", file=sys.stderr)
+            continue
+        flat = _flatten(config if isinstance(config, dict) else {})
+        rows.append({**flat, **record, "path": str(result_path.parent), **{f"config:{k}": v for k, v in flat.items()}})
+    frame = pd.DataFrame(rows)
+    if len(frame) and {"signature", "seed"} <= set(frame.columns):
+        rank = frame["status"].map({"done": 2, "running": 1}).fillna(0) * 1e6 + frame.get("epochs_done", 0).fillna(0)
+        frame = frame.assign(_rank=rank).sort_values("_rank", ascending=False, kind="stable")
+        frame = frame.drop_duplicates(["signature", "seed"]).drop(columns="_rank").sort_values("path", kind="stable")
+    return frame.reset_index(drop=True)
 
 
 #: Flattened config keys that never tell runs apart (paths, the seed, bookkeeping; see snnbench.runs).
@@ -288,6 +304,8 @@ def main(argv: list[str]) -> None:
                         help="extra filter on a result or config field, e.g. trainer.epochs=2 (repeatable)")
     args = parser.parse_args(argv)
     runs = args.runs or Path(os.environ.get("SNNBENCH_RUNS", "runs"))
+    if args.runs is not None and not runs.is_dir():
+        raise ConfigError(f"no runs folder at {runs}; give --runs DIR (or set SNNBENCH_RUNS)")
     spec_path = resolve_spec(args.spec)
     spec = yaml.safe_load(spec_path.read_text())
     table = build_table(spec, load_records(runs) if runs.exists() else pd.DataFrame(), spec_path.parent,

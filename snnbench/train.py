@@ -178,11 +178,25 @@ def summarise(history: list[dict[str, Any]]) -> dict[str, Any]:
             "firing_rates": history[-1]["firing_rates"], "mean_firing_rate": history[-1]["mean_firing_rate"]}
 
 
+def check_settings(cfg: DictConfig) -> None:
+    """Refuse impossible trainer and optimiser settings before anything is written."""
+    trainer = cfg.trainer
+    for key in ("epochs", "batch_size", "eval_batch_size", "checkpoint_every"):
+        value = trainer[key]
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ConfigError(f"trainer.{key}={value!r} is impossible; set a whole number >= 1")
+    lr = cfg.optim.get("lr")
+    if lr is not None and (not isinstance(lr, (int, float)) or not math.isfinite(lr) or lr < 0):
+        raise ConfigError(f"optim.lr={lr!r} is impossible; set a finite learning rate >= 0")
+    resolve_threads(trainer.threads)
+
+
 def train(cfg: DictConfig) -> dict[str, Any]:
     """Train the run that ``cfg`` describes (or skip or resume it); return its result record.
 
-    A run that another live process is training is skipped (its record is returned as it is).
+    A run that another live process is training is skipped: its record is returned with ``skipped: True``.
     """
+    check_settings(cfg)
     run = RunFolder.for_config(cfg)
     previous = run.read_result()
     if previous and previous.get("status") == "done":
@@ -193,12 +207,23 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         return _train_locked(cfg, run, previous, info)
     with RunLock(run.lock_path) as lock:
         if not lock.acquired:
-            log.info(f"skipping {run.path}: process {lock.owner.get('pid')} on {lock.owner.get('host')} is training it")
-            return {**(previous or {}), "status": (previous or {}).get("status", "running"), "skipped": True}
+            log.info(f"skipping {run.path}: process {lock.owner.get('pid', '?')} on {lock.owner.get('host', '?')} "
+                     f"is training it")
+            return {**(previous or {}), "status": (previous or {}).get("status", "running"), "skipped": True,
+                    "run_dir": str(run.path), "owner": lock.owner}
         previous = run.read_result()  # another process may have finished it meanwhile
         if previous and previous.get("status") == "done":
             return previous
         return _train_locked(cfg, run, previous, info)
+
+
+def _record_end(run: RunFolder, record: dict[str, Any]) -> None:
+    """Write a failed or interrupted record; if even that cannot be written (a full disk), say so on stderr."""
+    try:
+        run.write_result(record)
+    except OSError as err:
+        log.error(f"could not write the {record['status']} record of {run.path} ({type(err).__name__}: {err}); "
+                  f"the run stopped with: {record['error']}")
 
 
 def _parallel_job_number() -> int:
@@ -219,8 +244,6 @@ def _jobs_per_machine() -> int:
 
 def _train_locked(cfg: DictConfig, run: RunFolder, previous: dict[str, Any] | None, info: Dist) -> dict[str, Any]:
     """Build, resume and train while holding the run's lock (rank 0 writes, other ranks only train)."""
-    if int(cfg.trainer.checkpoint_every) < 1:
-        raise ConfigError(f"trainer.checkpoint_every={cfg.trainer.checkpoint_every}; checkpoint every 1 or more epochs")
     threads = resolve_threads(cfg.trainer.threads, _jobs_per_machine(), cfg.trainer.num_workers)
     torch.set_num_threads(threads)
     seed_everything(cfg.seed)
@@ -240,53 +263,58 @@ def _train_locked(cfg: DictConfig, run: RunFolder, previous: dict[str, Any] | No
     use_amp, eval_amp = precision(device, cfg.trainer)
     scaler = torch.amp.GradScaler(device.type, enabled=use_amp)
 
-    history: list[dict[str, Any]] = []
-    elapsed = 0.0
-    checkpoint = run.load_checkpoint(device)
-    if checkpoint is not None:
-        model.load_state_dict(checkpoint["model"])
-        optimizer.load_state_dict(checkpoint["optimizer"])
-        scheduler.load_state_dict(checkpoint["scheduler"])
-        scaler.load_state_dict(checkpoint["scaler"])
-        restore_rng_state(checkpoint["rng"])
-        history, elapsed = checkpoint["history"], checkpoint["elapsed_s"]
-        log.info(f"resuming {run.path} after epoch {len(history)}")
-        if checkpoint.get("threads", threads) != threads and device.type == "cpu":
-            log.warning(f"the epochs so far ran with {checkpoint['threads']} CPU threads, this process uses {threads}: "
-                        f"the metrics can differ from an uninterrupted run (set trainer.threads={checkpoint['threads']} "
-                        f"for a bit-exact resume)")
-    trained = DistributedDataParallel(model, device_ids=[device] if device.type == "cuda" else None) \
-        if info.enabled else model
-
     record = {
         "dataset": cfg.dataset.name, "neuron": cfg.neuron.name, "model": cfg.model._target_.rsplit(".", 1)[-1],
         "recipe": cfg.recipe, "seed": cfg.seed, "T": cfg.T, "epochs": cfg.trainer.epochs, "signature": run.signature,
         "run_dir": str(run.path), "params": count_parameters(model), "device": str(device),
         "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor(),
-        "amp": use_amp, "eval_amp": eval_amp, "threads": threads, "world_size": info.world, "versions": versions(), "command": " ".join(COMMAND_LINE or sys.argv),
+        "amp": use_amp, "eval_amp": eval_amp, "threads": threads, "world_size": info.world, "versions": versions(),
+        "command": " ".join(COMMAND_LINE or sys.argv),
         "overrides": list(HydraConfig.get().overrides.task) if HydraConfig.initialized() else [],
         "started_at": (previous or {}).get("started_at", datetime.now(timezone.utc).isoformat(timespec="seconds")),
     }
+    history: list[dict[str, Any]] = []
+    elapsed = 0.0
+    writer: SummaryWriter | None = None
     if info.is_main:
-        run.write_config(cfg)
-        run.write_result({**record, "status": "running", "wall_s": elapsed, **summarise(history)})
-    log.info(f"run folder: {run.path}  ({record['params']:,} parameters, {device}, {threads} CPU threads"
-             + (f", rank {info.rank} of {info.world})" if info.enabled else ")"))
-
-    generator = torch.Generator()
-    persistent = bool(cfg.trainer.persistent_workers) and cfg.trainer.num_workers > 0
-    sampler = DistributedSampler(data.train, num_replicas=info.world, rank=info.rank, shuffle=True, seed=cfg.seed,
-                                 drop_last=cfg.trainer.drop_last) if info.enabled else None
-    train_loader = DataLoader(data.train, batch_size=cfg.trainer.batch_size // info.world, shuffle=sampler is None,
-                              sampler=sampler, generator=generator, drop_last=cfg.trainer.drop_last,
-                              num_workers=cfg.trainer.num_workers, collate_fn=data.collate_train,
-                              pin_memory=device.type == "cuda", persistent_workers=persistent)
-    test_loader = DataLoader(data.test, batch_size=cfg.trainer.eval_batch_size, num_workers=cfg.trainer.num_workers,
-                             collate_fn=data.collate_test, pin_memory=device.type == "cuda",
-                             persistent_workers=persistent)
-    writer = SummaryWriter(str(run.tensorboard_dir), purge_step=len(history)) if info.is_main else None
-    epochs = cfg.trainer.epochs
+        run.remove_leftovers()
     try:
+        checkpoint = run.load_checkpoint(device)
+        if checkpoint is not None:
+            model.load_state_dict(checkpoint["model"])
+            optimizer.load_state_dict(checkpoint["optimizer"])
+            scheduler.load_state_dict(checkpoint["scheduler"])
+            scaler.load_state_dict(checkpoint["scaler"])
+            restore_rng_state(checkpoint["rng"])
+            history, elapsed = checkpoint["history"], checkpoint["elapsed_s"]
+            log.info(f"resuming {run.path} after epoch {len(history)}")
+            if checkpoint.get("threads", threads) != threads and device.type == "cpu":
+                log.warning(f"the epochs so far ran with {checkpoint['threads']} CPU threads, this process uses "
+                            f"{threads}: the metrics can differ from an uninterrupted run (set "
+                            f"trainer.threads={checkpoint['threads']} for a bit-exact resume)")
+        trained = DistributedDataParallel(model, device_ids=[device] if device.type == "cuda" else None) \
+            if info.enabled else model
+        if info.is_main:
+            run.write_config(cfg)
+            run.write_result({**record, "status": "running", "wall_s": elapsed, **summarise(history)})
+        log.info(f"run folder: {run.path}  ({record['params']:,} parameters, {device}, {threads} CPU threads"
+                 + (f", rank {info.rank} of {info.world})" if info.enabled else ")"))
+
+        generator = torch.Generator()
+        persistent = bool(cfg.trainer.persistent_workers) and cfg.trainer.num_workers > 0
+        sampler = DistributedSampler(data.train, num_replicas=info.world, rank=info.rank, shuffle=True,
+                                     seed=cfg.seed, drop_last=cfg.trainer.drop_last) if info.enabled else None
+        train_loader = DataLoader(data.train, batch_size=cfg.trainer.batch_size // info.world,
+                                  shuffle=sampler is None, sampler=sampler, generator=generator,
+                                  drop_last=cfg.trainer.drop_last,
+                                  num_workers=cfg.trainer.num_workers, collate_fn=data.collate_train,
+                                  pin_memory=device.type == "cuda", persistent_workers=persistent)
+        test_loader = DataLoader(data.test, batch_size=cfg.trainer.eval_batch_size,
+                                 num_workers=cfg.trainer.num_workers, collate_fn=data.collate_test, pin_memory=device.type == "cuda",
+                                 persistent_workers=persistent)
+        if info.is_main:
+            writer = SummaryWriter(str(run.tensorboard_dir), purge_step=len(history))
+        epochs = cfg.trainer.epochs
         for epoch in range(len(history), epochs):
             generator.manual_seed(cfg.seed * 100_003 + epoch)  # the shuffle order depends only on seed and epoch
             if sampler is not None:
@@ -321,20 +349,26 @@ def _train_locked(cfg: DictConfig, run: RunFolder, previous: dict[str, Any] | No
                 f"  |  {stats['train_s']:.1f}s train, {stats['eval_s']:.1f}s eval,"
                 f" {stats['train_samples_per_s']:.0f} samples/s, firing rate {stats['mean_firing_rate']:.3f}"
             )
+        result = {**record, "status": "done", "wall_s": elapsed, **summarise(history),
+                  "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+        if info.is_main:
+            run.write_result(result)
+    except KeyboardInterrupt:
+        if info.is_main:
+            _record_end(run, {**record, "status": "interrupted", "wall_s": elapsed, **summarise(history),
+                              "error": "KeyboardInterrupt: stopped by the user; rerun the same command to resume"})
+        raise
     except Exception as err:
         if info.is_main:
-            run.write_result({**record, "status": "failed", "wall_s": elapsed, **summarise(history),
+            _record_end(run, {**record, "status": "failed", "wall_s": elapsed, **summarise(history),
                               "error": f"{type(err).__name__}: {err}", "traceback": traceback.format_exc()})
         raise
     finally:
         if writer is not None:
             writer.close()
 
-    result = {**record, "status": "done", "wall_s": elapsed, **summarise(history),
-              "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
     if not info.is_main:
         return result
-    run.write_result(result)
     log.info(f"done: best test acc {result['best_test_acc']:.4f} (epoch {result['best_epoch'] + 1}),"
              f" final {result['final_test_acc']:.4f}, {elapsed:.1f}s -> {run.result_path}")
     return result

@@ -29,6 +29,7 @@ def runs(tmp_path_factory):
 
 
 def table(runs, *args):
+    runs.mkdir(parents=True, exist_ok=True)
     proc = snnbench("table", *args, "--runs", str(runs), runs_dir=runs)
     assert proc.returncode == 0, proc.stderr
     return proc.stdout
