@@ -10,17 +10,21 @@ Layout of ``<runs_dir>/<dataset>/<neuron>/<signature>/seed=<seed>/``::
 
 and ``<runs_dir>/.locks/<dataset>-<neuron>-<signature>-seed=<seed>.lock`` while a process trains it.
 
-The signature is a hash of the resolved config without the seed and without keys that cannot
-change the result (paths, worker counts, progress bars), so a config always maps to one folder.
+The signature is a hash of the resolved config without the seed and without the keys that cannot change the
+result (paths, worker and thread counts, the device choice, ...: ``signature_ignores`` in ``configs/train.yaml``),
+with numbers normalised (``4`` and ``4.0`` are one value), so a computation always maps to one folder.
 Every file is written atomically: to a temporary name, then renamed over the old one.
 """
 
 from __future__ import annotations
 
+import errno
+import fnmatch
 import hashlib
 import json
 import logging
 import os
+import shutil
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
@@ -31,26 +35,47 @@ if TYPE_CHECKING:  # torch and omegaconf are imported where they are used: reade
 
 log = logging.getLogger("snnbench")
 RESULT_SCHEMA_VERSION = 1
-# Keys (at any depth) that do not change what a run computes.
-NON_RESULT_KEYS = frozenset({"data_root", "runs_dir", "root", "num_workers", "threads", "progress",
-                             "checkpoint_every"})
+#: Where the list of keys that do not change what a run computes lives: ``signature_ignores`` in
+#: ``configs/train.yaml`` (dotted patterns, ``*`` for one or more levels). The seed is never part of it.
+IGNORES_KEY = "signature_ignores"
 
 
-def _strip(node: Any) -> Any:
+def _flatten(node: Any, prefix: str = "") -> dict[str, Any]:
     if isinstance(node, dict):
-        return {k: _strip(v) for k, v in node.items() if k not in NON_RESULT_KEYS}
-    if isinstance(node, list):
-        return [_strip(v) for v in node]
-    return node
+        flat: dict[str, Any] = {}
+        for key, value in node.items():
+            flat.update(_flatten(value, f"{prefix}{key}."))
+        return flat
+    return {prefix.rstrip("."): node}
 
 
-def config_signature(cfg: DictConfig) -> str:
-    """Short hash of the resolved config minus the seed and the keys in ``NON_RESULT_KEYS``."""
+def _normalise(value: Any) -> Any:
+    """One spelling per value: 4.0 and 4 are the same number; lists element-wise."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, list):
+        return [_normalise(v) for v in value]
+    return value
+
+
+def ignored(key: str, patterns: list[str]) -> bool:
+    return any(fnmatch.fnmatchcase(key, pattern) for pattern in patterns)
+
+
+def signature_fields(cfg: DictConfig) -> dict[str, Any]:
+    """The resolved config's dotted keys that define a run's computation (all but the seed, ``signature_ignores``
+    and the keys that it matches), with normalised values."""
     from omegaconf import OmegaConf
 
     resolved = OmegaConf.to_container(cfg, resolve=True)
+    patterns = list(resolved.pop(IGNORES_KEY, None) or [])
     resolved.pop("seed", None)
-    text = json.dumps(_strip(resolved), sort_keys=True, default=str)
+    return {k: _normalise(v) for k, v in _flatten(resolved).items() if not ignored(k, patterns)}
+
+
+def config_signature(cfg: DictConfig) -> str:
+    """Short hash of :func:`signature_fields`: the same computation always maps to the same run folder."""
+    text = json.dumps(signature_fields(cfg), sort_keys=True, default=str)
     return hashlib.sha1(text.encode()).hexdigest()[:12]
 
 
@@ -76,7 +101,14 @@ def _atomic_write(path: Path, write: Callable[[Path], None]) -> None:
     os.close(fd)
     try:
         os.chmod(tmp, FILE_MODE)
-        write(Path(tmp))
+        try:
+            write(Path(tmp))
+        except OSError:
+            raise
+        except Exception as err:  # torch.save reports a full disk as a RuntimeError from its zip writer
+            free = shutil.disk_usage(path.parent).free
+            raise OSError(errno.ENOSPC if free < 16 << 20 else errno.EIO,
+                          f"could not write {path} ({type(err).__name__}: {err}); {free} bytes free there") from err
         with open(tmp, "rb") as f:  # durable before it becomes visible: data, then the rename in the folder
             os.fsync(f.fileno())
         os.replace(tmp, path)

@@ -22,7 +22,7 @@ import yaml
 
 from snnbench.errors import ConfigError
 from snnbench.records import read_results
-from snnbench.runs import NON_RESULT_KEYS
+from snnbench.runs import IGNORES_KEY, ignored
 
 SPECS = Path("results/tables/specs")  # a project's own specs, relative to the working folder
 
@@ -81,18 +81,20 @@ def load_records(runs_dir: Path) -> pd.DataFrame:
     return frame.reset_index(drop=True)
 
 
-#: Flattened config keys that never tell runs apart (paths, the seed, bookkeeping; see snnbench.runs).
-NOT_DISTINGUISHING = ("seed", "data_root", "runs_dir")
+#: Flattened config keys that never tell runs apart besides ``signature_ignores`` (see snnbench.runs).
+NOT_DISTINGUISHING = ("seed",)
 
 
 def distinguishing_keys(records: pd.DataFrame) -> list[str]:
     """The config keys (``config.yaml``, flattened: ``neuron.tau``) whose values differ between the records'
     configs, e.g. ``["neuron.tau"]`` for a sweep over ``neuron.tau=2,4,8``."""
     config_keys = [c for c in records.columns if c.startswith("config:")]
+    patterns = sorted({p for value in records.get(f"config:{IGNORES_KEY}", pd.Series(dtype=object)).dropna()
+                       for p in (value if isinstance(value, list) else [])})
     keys = []
     for column in config_keys:
         key = column.removeprefix("config:")
-        if key in NOT_DISTINGUISHING or key.rsplit(".", 1)[-1] in NON_RESULT_KEYS:
+        if key in NOT_DISTINGUISHING or key == IGNORES_KEY or ignored(key, patterns):
             continue
         if records[column].map(repr).nunique(dropna=False) > 1:
             keys.append(key)
