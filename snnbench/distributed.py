@@ -47,3 +47,13 @@ def sum_across(values: list[float], info: Dist) -> list[float]:
     tensor = torch.tensor(values, dtype=torch.float64)
     dist.all_reduce(tensor)
     return tensor.tolist()
+
+
+def share_decision(decision: str | None, info: Dist) -> str:
+    """Rank 0's decision (``train``, ``done`` or ``skipped``), the same on every rank: one choice per run, made
+    once, so that no rank waits for a rank 0 that never trains."""
+    if not info.enabled:
+        return decision or "train"
+    box = [decision]
+    dist.broadcast_object_list(box, src=0)
+    return box[0]

@@ -52,8 +52,8 @@ def train_app(cfg: DictConfig) -> float | None:
         log.warning(message)
         record_job("skipped", record.get("run_dir"))
         return None
-    if multirun:
-        record_job(record.get("status", "done"), record.get("run_dir"))
+    if multirun:  # "already_done": this sweep only found it finished (status --group sweep credits the trainer)
+        record_job("already_done" if record.get("already_done") else record.get("status", "done"), record.get("run_dir"))
     return record.get("best_test_acc")
 
 

@@ -51,7 +51,7 @@ def settled(outcome: dict[str, Any]) -> dict[str, Any]:
     try:
         record = read_json(Path(run_dir) / "result.json")
     except DamagedRecord as err:
-        if outcome["status"] in ("done", "skipped"):
+        if outcome["status"] in ("done", "already_done", "skipped"):
             return {**outcome, "status": "failed", "error": f"no readable record: {err}"}
         return outcome
     status = record.get("status")
@@ -59,7 +59,7 @@ def settled(outcome: dict[str, Any]) -> dict[str, Any]:
         return {**outcome, "status": "failed", "error": outcome.get("error") or record.get("error") or status}
     if status == "done":
         return {**outcome, "status": "done"}
-    if outcome["status"] == "skipped":
+    if outcome["status"] == "skipped":  # another process is training it
         return outcome
     return {**outcome, "status": "failed", "error": outcome.get("error") or f"its record still says {status}"}
 

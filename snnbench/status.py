@@ -39,11 +39,12 @@ def run_state(run: RunFolder, record: dict, stale_after_s: float) -> tuple[str, 
 
 
 def sweep_of(runs_dir: Path) -> dict[str, str]:
-    """run folder -> the sweep (``runs_dir/sweeps/<date>``) that launched it."""
+    """run folder -> the sweep (``runs_dir/sweeps/<date>_<id>``) that trained it; a sweep that only found a run
+    finished, or being trained by another process, does not take the credit."""
     owner = {}
     for sweep in sorted((runs_dir / "sweeps").glob("*")):
         for outcome in sweep_outcomes(sweep):
-            if outcome.get("run_dir"):
+            if outcome.get("run_dir") and outcome.get("status") not in ("already_done", "skipped"):
                 owner[str(Path(outcome["run_dir"]).resolve())] = sweep.name
     return owner
 

@@ -35,7 +35,7 @@ from tqdm import tqdm
 
 from snnbench.build import build_experiment, count_parameters, instantiate_checked
 from snnbench.data import to_time_major
-from snnbench.distributed import Dist, sum_across
+from snnbench.distributed import Dist, share_decision, sum_across
 from snnbench.distributed import setup as setup_distributed
 from snnbench.errors import ConfigError
 from snnbench.locks import RunLock
@@ -198,22 +198,29 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     """
     check_settings(cfg)
     run = RunFolder.for_config(cfg)
+    info = setup_distributed()
+    if not info.is_main:  # rank 0 owns the lock and the files and decides; the other ranks follow it
+        decision = share_decision(None, info)
+        if decision != "train":
+            return {"status": decision, "run_dir": str(run.path), "skipped": decision == "skipped"}
+        return _train_locked(cfg, run, run.read_result(), info)
     previous = run.read_result()
     if previous and previous.get("status") == "done":
-        log.info(f"already done, nothing to train: {run.path} (best test acc {previous['best_test_acc']:.4f})")
-        return previous
-    info = setup_distributed()
-    if not info.is_main:  # rank 0 owns the lock and the files; the other ranks follow it
-        return _train_locked(cfg, run, previous, info)
+        share_decision("done", info)
+        log.info(f"already done, nothing to train: {run.path} (best test acc {previous.get('best_test_acc', 0):.4f})")
+        return {**previous, "already_done": True}
     with RunLock(run.lock_path) as lock:
         if not lock.acquired:
+            share_decision("skipped", info)
             log.info(f"skipping {run.path}: process {lock.owner.get('pid', '?')} on {lock.owner.get('host', '?')} "
                      f"is training it")
             return {**(previous or {}), "status": (previous or {}).get("status", "running"), "skipped": True,
                     "run_dir": str(run.path), "owner": lock.owner}
         previous = run.read_result()  # another process may have finished it meanwhile
         if previous and previous.get("status") == "done":
-            return previous
+            share_decision("done", info)
+            return {**previous, "already_done": True}
+        share_decision("train", info)
         return _train_locked(cfg, run, previous, info)
 
 

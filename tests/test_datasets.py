@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pickle
+import subprocess
+import sys
 import shutil
 import time
 from pathlib import Path
@@ -186,3 +188,18 @@ def test_loader_benchmark_script_runs_and_prints_its_ratio(tmp_path):
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert "samples/s over 10 samples" in proc.stdout and "ratio:" in proc.stdout
+
+
+def test_processes_preparing_one_cache_at_once_all_get_it_whole(root, tmp_path):
+    dvs_root = tmp_path / "copy"
+    shutil.copytree(root / "cifar10dvs", dvs_root / "cifar10dvs", ignore=shutil.ignore_patterns("snnbench_frames"))
+    code = ("import sys; from snnbench.data.cifar10dvs import CIFAR10DVS; b = CIFAR10DVS(T=6, root=sys.argv[1]).load(); "
+            "print(len(b.train), len(b.test), sum(float(b.test[i][0].sum()) for i in range(len(b.test))))")
+    procs = [subprocess.Popen([sys.executable, "-c", code, str(dvs_root)], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for _ in range(4)]
+    outputs = [p.communicate(timeout=600) for p in procs]
+    assert all(p.returncode == 0 for p in procs), [err[-2000:] for _, err in outputs]
+    assert len({out for out, _ in outputs}) == 1  # every process read the same, whole cache
+    bundle = CIFAR10DVS(T=6, root=dvs_root).load()
+    assert outputs[0][0].split()[:2] == [str(len(bundle.train)), str(len(bundle.test))]
+    assert not list((dvs_root / "cifar10dvs" / "snnbench_frames").rglob("*.tmp.npy"))

@@ -103,3 +103,16 @@ def test_torchrun_two_processes_one_record(tmp_path):
     assert record["status"] == "done" and record["world_size"] == 2 and record["epochs_done"] == 2
     assert len((next(runs.rglob("metrics.jsonl"))).read_text().splitlines()) == 2
     assert json.loads(next(runs.rglob("result.json")).read_text())["run_dir"].endswith("seed=0")
+    again = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "-m", "snnbench",
+                            "train", "trainer.epochs=2"], cwd=tmp_path, env=env, capture_output=True, text=True,
+                           timeout=300)  # rank 0 finds it done: every rank ends, none waits for it
+    assert again.returncode == 0 and "already done" in again.stdout + again.stderr, again.stdout + again.stderr
+
+
+def test_status_by_sweep_credits_the_sweep_that_trained_a_run(tmp_path):
+    runs = tmp_path / "runs"
+    for _ in range(2):  # the second sweep only finds the run done
+        assert snnbench("train", "-m", "neuron=lif", "trainer.epochs=1", runs_dir=runs).returncode == 0
+    first = sorted((runs / "sweeps").iterdir())[0].name
+    status = snnbench("status", "--runs", str(runs), "--group", "sweep", runs_dir=runs)
+    assert f"sweep {first}:" in status.stdout and status.stdout.count("sweep ") == 1, status.stdout

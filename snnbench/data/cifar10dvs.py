@@ -32,7 +32,7 @@ from spikingjelly.datasets import cifar10_dvs, integrate_events_by_fixed_frames_
 from torchvision.transforms import v2
 
 from snnbench.data.bundle import DataBundle
-from snnbench.data.frame_cache import FrameCache
+from snnbench.data.frame_cache import FrameCache, preparation_lock
 from snnbench.data.source import DataSource, FileCheck, MissingDataError
 from snnbench.errors import ConfigError
 
@@ -128,20 +128,22 @@ class CIFAR10DVS(DataSource):
         return resize_frames(frames, self.size, self.antialias)
 
     def _prepared_caches(self) -> dict[str, FrameCache]:
-        events = self._events()
-        caches = {}
-        for split in ("train", "test"):
-            files = self._files(split, events)
-            if not files:
-                raise self._missing(f"no {split} recordings: per class, indices < {self.test_per_class} are test, "
-                                    f"{self.test_per_class}..{PER_CLASS - 1} train")
-            cache = self._cache(split, files)
-            if not cache.is_valid():
-                cache.build(len(files), lambda i, files=files: (self._frames(files[i][0]), files[i][1]),
-                            shape=(self.T, 2, self.size, self.size), dtype=np.float16,
-                            desc=f"cifar10dvs {split} frames (T={self.T})", threads=self.threads)
-            caches[split] = cache
-        return caches
+        """Both splits' frame caches, built once under a lock (see :func:`preparation_lock`)."""
+        with preparation_lock(self.base):
+            events = self._events()
+            caches = {}
+            for split in ("train", "test"):
+                files = self._files(split, events)
+                if not files:
+                    raise self._missing(f"no {split} recordings: per class, indices < {self.test_per_class} are test, "
+                                        f"{self.test_per_class}..{PER_CLASS - 1} train")
+                cache = self._cache(split, files)
+                if not cache.is_valid():
+                    cache.build(len(files), lambda i, files=files: (self._frames(files[i][0]), files[i][1]),
+                                shape=(self.T, 2, self.size, self.size), dtype=np.float16,
+                                desc=f"cifar10dvs {split} frames (T={self.T})", threads=self.threads)
+                caches[split] = cache
+            return caches
 
     def load(self) -> DataBundle:
         caches = self._prepared_caches()

@@ -4,17 +4,39 @@ memory-mapped ``.npy`` file instead of a decompression and an event integration.
 from __future__ import annotations
 
 import json
+import logging
 import os
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import numpy as np
 import torch
+from filelock import FileLock, Timeout
 from torch.utils.data import Dataset
 from tqdm import tqdm
 
 from snnbench.runs import atomic_write_text
+
+log = logging.getLogger("snnbench")
+
+
+@contextmanager
+def preparation_lock(folder: Path) -> Iterator[None]:
+    """Hold ``folder/.snnbench-prepare.lock`` (flock) while preparing a dataset: parallel sweep jobs and torchrun
+    ranks that load the same data wait for the one that prepares it, then find it ready."""
+    folder.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(str(folder / ".snnbench-prepare.lock"), thread_local=False)
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        log.info(f"another process is preparing {folder}; waiting for it")
+        lock.acquire()
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 class FrameArrayDataset(Dataset):
@@ -42,7 +64,8 @@ class FrameCache:
     """One split's cached frames in ``folder``: ``frames.npy`` [n, *shape], ``labels.npy`` [n], ``meta.json``.
 
     ``key`` names everything the frames depend on (T, binning, size, split rule, source files);
-    the cache is valid only when ``meta.json`` holds the same key, and ``meta.json`` is written last.
+    the cache is valid only when ``meta.json`` holds the same key, and ``meta.json`` is written last; every file
+    appears by an atomic rename, so a reader never sees a half-built cache. Build under :func:`preparation_lock`.
     """
 
     def __init__(self, folder: Path, key: dict[str, Any]) -> None:
@@ -57,7 +80,7 @@ class FrameCache:
         """Fill the cache with ``sample(i) -> (frames, label)`` for i < count, with a progress bar."""
         self.folder.mkdir(parents=True, exist_ok=True)
         (self.folder / "meta.json").unlink(missing_ok=True)
-        tmp = self.folder / "frames.tmp.npy"
+        tmp = self.folder / f".frames.{os.getpid()}.tmp.npy"
         frames = np.lib.format.open_memmap(tmp, mode="w+", dtype=dtype, shape=(count, *shape))
         labels = np.empty(count, dtype=np.int64)
 
@@ -69,7 +92,9 @@ class FrameCache:
         frames.flush()
         del frames
         os.replace(tmp, self.folder / "frames.npy")
-        np.save(self.folder / "labels.npy", labels)
+        labels_tmp = self.folder / f".labels.{os.getpid()}.tmp.npy"
+        np.save(labels_tmp, labels)
+        os.replace(labels_tmp, self.folder / "labels.npy")
         atomic_write_text(self.folder / "meta.json", json.dumps(self.key, indent=2))
 
     def dataset(self, transform: Callable[[torch.Tensor], torch.Tensor] | None = None) -> FrameArrayDataset:

@@ -21,7 +21,7 @@ import tonic
 from torch.utils.data import Dataset
 
 from snnbench.data.bundle import DataBundle
-from snnbench.data.frame_cache import FrameCache
+from snnbench.data.frame_cache import FrameCache, preparation_lock
 from snnbench.data.source import DataSource, FileCheck, MissingDataError
 from snnbench.errors import ConfigError
 
@@ -76,19 +76,21 @@ class SHD(DataSource):
         return FrameCache(self.folder / "snnbench_frames" / f"T{self.T}_{self.duration_ms:g}ms" / split, key)
 
     def _prepared_caches(self) -> dict[str, FrameCache]:
-        caches = {}
-        for split in ("train", "test"):
-            events = self._events(train=split == "train")
-            cache = self._cache(split, len(events))
-            if not cache.is_valid():
-                def sample(i: int, events: Dataset = events) -> tuple[np.ndarray, int]:
-                    spikes, label = events[i]
-                    return bin_spikes(spikes["t"], spikes["x"], self.T, self.duration_ms * 1000), int(label)
+        """Both splits' frame caches, built once under a lock (see :func:`preparation_lock`)."""
+        with preparation_lock(self.folder):
+            caches = {}
+            for split in ("train", "test"):
+                events = self._events(train=split == "train")
+                cache = self._cache(split, len(events))
+                if not cache.is_valid():
+                    def sample(i: int, events: Dataset = events) -> tuple[np.ndarray, int]:
+                        spikes, label = events[i]
+                        return bin_spikes(spikes["t"], spikes["x"], self.T, self.duration_ms * 1000), int(label)
 
-                cache.build(len(events), sample, shape=(self.T, CHANNELS), dtype=np.uint8,
-                            desc=f"shd {split} frames (T={self.T})", threads=self.threads)
-            caches[split] = cache
-        return caches
+                    cache.build(len(events), sample, shape=(self.T, CHANNELS), dtype=np.uint8,
+                                desc=f"shd {split} frames (T={self.T})", threads=self.threads)
+                caches[split] = cache
+            return caches
 
     def load(self) -> DataBundle:
         caches = self._prepared_caches()
