@@ -281,3 +281,10 @@ def test_a_full_disk_is_reported_and_the_sweep_goes_on(tiny_filesystem):
                      runs_dir=runs)
     assert sweep.returncode == 1 and "of 2 failed" in sweep.stdout and "Traceback" not in sweep.stdout, sweep.stdout
     assert sweep.stdout.count("No space left on device") >= 1
+
+
+def test_a_runs_dir_that_is_a_file_is_one_line(tmp_path):
+    (tmp_path / "afile").write_text("")
+    proc = snnbench("train", "trainer.epochs=1", f"runs_dir={tmp_path / 'afile'}", runs_dir=tmp_path)
+    assert proc.returncode == 1 and "Traceback" not in proc.stdout + proc.stderr
+    assert "Not a directory" in proc.stdout + proc.stderr
