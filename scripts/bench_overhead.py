@@ -73,7 +73,7 @@ def bare_seconds(overrides: list[str], epochs: int) -> float:
                                   drop_last=cfg.trainer.drop_last, collate_fn=data.collate_train)
         test_loader = DataLoader(data.test, batch_size=cfg.trainer.eval_batch_size, collate_fn=data.collate_test)
         for epoch in range(epochs):
-            experiment.neuron.start_epoch(model, epoch, epochs)
+            experiment.neuron.start_epoch(epoch, epochs)
             model.train()
             for x, y in train_loader:
                 loss = criterion(model(to_time_major(x, data.encoding, data.T)), y)

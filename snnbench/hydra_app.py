@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -57,8 +58,31 @@ def train_app(cfg: DictConfig) -> float | None:
     return record.get("best_test_acc")
 
 
+def config_dirs_of(args: list[str]) -> list[str]:
+    """The ``--config-dir DIR`` / ``-cd DIR`` / ``--config-dir=DIR`` folders named in ``args``."""
+    dirs = []
+    for i, arg in enumerate(args):
+        if arg in ("--config-dir", "-cd") and i + 1 < len(args):
+            dirs.append(args[i + 1])
+        elif arg.startswith("--config-dir="):
+            dirs.append(arg.split("=", 1)[1])
+    return dirs
+
+
+def importable(config_dirs: list[str]) -> None:
+    """Put the user's config folders on the Python path (this process and the ones it starts), so that a YAML
+    can name ``_target_: my_dataset.MyData`` or ``builder: my_neuron.build`` for a ``my_*.py`` file there."""
+    for folder in reversed([str(Path(d).resolve()) for d in config_dirs]):
+        if folder not in sys.path:
+            sys.path.insert(0, folder)
+        paths = os.environ.get("PYTHONPATH", "").split(os.pathsep)
+        if folder not in paths:
+            os.environ["PYTHONPATH"] = os.pathsep.join([folder, *[p for p in paths if p]])
+
+
 def train_command(args: list[str]) -> None:
     """``snnbench train ARGS``: Hydra parses ARGS as in any Hydra app."""
+    importable(config_dirs_of(args))
     launches = any(a in ("-m", "--multirun") for a in args) and not any(a in ("--cfg", "-c", "--info", "-i", "--help", "-h") for a in args)
     if launches and any(arg in SLURM_LAUNCHERS for arg in args) and shutil.which("srun") is None:
         raise ConfigError("no SLURM found on this machine (no srun on PATH); hydra/launcher=submitit_local runs "
@@ -85,21 +109,16 @@ def compose(args: list[str]) -> DictConfig:
     """The config ``snnbench train ARGS`` would run; ``--config-dir DIR`` (or ``-cd DIR``) adds a config folder."""
     from hydra import compose as hydra_compose, initialize_config_module
 
-    overrides, config_dirs = [], []
-    items = iter(args)
-    for arg in items:
-        if arg in ("--config-dir", "-cd"):
-            config_dirs.append(next(items, ""))
-        elif arg.startswith("--config-dir="):
-            config_dirs.append(arg.split("=", 1)[1])
-        else:
-            overrides.append(arg)
+    config_dirs = config_dirs_of(args)
+    overrides = [a for i, a in enumerate(args) if not (a in ("--config-dir", "-cd") or a.startswith("--config-dir=")
+                                                      or (i > 0 and args[i - 1] in ("--config-dir", "-cd")))]
     if config_dirs:
         missing = [d for d in config_dirs if not Path(d).is_dir()]
         if missing:
             raise ConfigError(f"--config-dir {missing[0]!r} is not a folder")
         paths = ",".join(f"file://{Path(d).resolve()}" for d in config_dirs)
         overrides.append(f"hydra.searchpath=[{paths}]")
+        importable(config_dirs)
     try:
         with initialize_config_module("snnbench.configs", version_base="1.3"):
             return hydra_compose("train", overrides=overrides)

@@ -57,3 +57,23 @@ def sweep_outcomes(sweep_dir: Path) -> list[dict[str, Any]]:
             outcomes.append({"status": "failed", "run_dir": None, "error": f"damaged job record {err}",
                              "overrides": [path.parent.name]})
     return outcomes
+
+
+def flatten(node: Any, prefix: str = "") -> dict[str, Any]:
+    """``{"neuron": {"tau": 2}}`` -> ``{"neuron.tau": 2}`` (lists stay values)."""
+    if isinstance(node, dict):
+        flat: dict[str, Any] = {}
+        for key, value in node.items():
+            flat.update(flatten(value, f"{prefix}{key}."))
+        return flat
+    return {prefix.rstrip("."): node}
+
+
+def differing_keys(configs: list[dict[str, Any]]) -> list[str]:
+    """The flattened config keys whose values differ between ``configs`` (e.g. ``["neuron.tau"]`` for a sweep over
+    ``neuron.tau=2,4,8``), leaving out the seed and the keys that cannot change a result (``signature_ignores``)."""
+    from snnbench.runs import IGNORES_KEY, ignored
+
+    patterns = sorted({p for c in configs for p in (c.get(IGNORES_KEY) or [])})
+    keys = sorted({k for c in configs for k in c} - {"seed", IGNORES_KEY})
+    return [k for k in keys if not ignored(k, patterns) and len({repr(c.get(k)) for c in configs}) > 1]

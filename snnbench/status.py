@@ -16,7 +16,7 @@ from pathlib import Path
 from snnbench.locks import STALE_AFTER_S, owner_path, seems_running
 from snnbench.runs import RunFolder
 from snnbench.errors import ConfigError
-from snnbench.records import read_results, sweep_outcomes
+from snnbench.records import differing_keys, flatten, read_results, sweep_outcomes
 
 
 def run_state(run: RunFolder, record: dict, stale_after_s: float) -> tuple[str, str]:
@@ -36,6 +36,29 @@ def run_state(run: RunFolder, record: dict, stale_after_s: float) -> tuple[str, 
             age = "heartbeat unknown"
         return "running", f"{epoch}, {age}"
     return "stale", f"{epoch}, no live process: rerun the same command to resume"
+
+
+def sweep_labels(records: list[tuple[Path, dict]]) -> dict[Path, str]:
+    """`` neuron.tau=4``: for runs of one dataset and neuron, the config values that tell them apart."""
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    configs: dict[Path, dict] = {}
+    for path, _ in records:
+        try:
+            config = yaml.load(path.with_name("config.yaml").read_text(), Loader=loader)
+        except (OSError, yaml.YAMLError):
+            config = None
+        configs[path] = flatten(config) if isinstance(config, dict) else {}
+    groups: dict[tuple, list[Path]] = {}
+    for path, record in records:
+        groups.setdefault((record.get("dataset"), record.get("neuron")), []).append(path)
+    labels = {}
+    for paths in groups.values():
+        keys = differing_keys([configs[p] for p in paths])
+        for path in paths:
+            labels[path] = "".join(f" {k}={configs[path].get(k)}" for k in keys)
+    return labels
 
 
 def sweep_of(runs_dir: Path) -> dict[str, str]:
@@ -63,12 +86,14 @@ def main(argv: list[str]) -> None:
     if not runs_dir.is_dir():
         raise ConfigError(f"no runs folder at {runs_dir}; give --runs DIR (or set SNNBENCH_RUNS)")
     records, damaged = read_results(runs_dir)
+    labels = sweep_labels(records)
     for result_path, record in records:
         run = RunFolder(result_path.parent)
         state, detail = run_state(run, record, args.stale_after)
         counts[state] += 1
         key = sweeps.get(str(run.path.resolve()), "(not in a sweep)") if args.group == "sweep" else record.get(args.group, "?")
-        name = f"{record.get('dataset')}/{record.get('neuron')} {run.signature} seed={record.get('seed')}"
+        name = f"{record.get('dataset')}/{record.get('neuron')} {run.signature} seed={record.get('seed')}" \
+               + labels.get(result_path, "")
         groups.setdefault(str(key), []).append(f"  {state:<8} {name:<50} {detail}")
     for key in sorted(groups):
         print(f"{args.group} {key}:")

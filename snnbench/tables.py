@@ -21,8 +21,7 @@ import pandas as pd
 import yaml
 
 from snnbench.errors import ConfigError
-from snnbench.records import read_results
-from snnbench.runs import IGNORES_KEY, ignored
+from snnbench.records import differing_keys, flatten, read_results
 
 SPECS = Path("results/tables/specs")  # a project's own specs, relative to the working folder
 
@@ -43,16 +42,6 @@ EXTENSION = "snnbench extension, no paper run"
 UNREPORTED = "not in reference"  # the paper ran it, but no number for it is in results/paper/
 
 
-def _flatten(node: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    flat: dict[str, Any] = {}
-    for key, value in node.items():
-        if isinstance(value, dict):
-            flat.update(_flatten(value, f"{prefix}{key}."))
-        else:
-            flat[f"{prefix}{key}"] = value
-    return flat
-
-
 def load_records(runs_dir: Path) -> pd.DataFrame:
     """One row per run: its config (flattened, ``neuron.k``) overlaid by its ``result.json``, and the config alone
     again under ``config:<key>`` (what :func:`distinguishing_keys` compares).
@@ -71,7 +60,7 @@ def load_records(runs_dir: Path) -> pd.DataFrame:
         except (OSError, yaml.YAMLError) as err:
             print(f"skipping a damaged config: {config_path}: {type(err).__name__}", file=sys.stderr)
             continue
-        flat = _flatten(config if isinstance(config, dict) else {})
+        flat = flatten(config) if isinstance(config, dict) else {}
         rows.append({**flat, **record, "path": str(result_path.parent), **{f"config:{k}": v for k, v in flat.items()}})
     frame = pd.DataFrame(rows)
     if len(frame) and {"signature", "seed"} <= set(frame.columns):
@@ -81,24 +70,25 @@ def load_records(runs_dir: Path) -> pd.DataFrame:
     return frame.reset_index(drop=True)
 
 
-#: Flattened config keys that never tell runs apart besides ``signature_ignores`` (see snnbench.runs).
-NOT_DISTINGUISHING = ("seed",)
-
-
 def distinguishing_keys(records: pd.DataFrame) -> list[str]:
     """The config keys (``config.yaml``, flattened: ``neuron.tau``) whose values differ between the records'
     configs, e.g. ``["neuron.tau"]`` for a sweep over ``neuron.tau=2,4,8``."""
-    config_keys = [c for c in records.columns if c.startswith("config:")]
-    patterns = sorted({p for value in records.get(f"config:{IGNORES_KEY}", pd.Series(dtype=object)).dropna()
-                       for p in (value if isinstance(value, list) else [])})
-    keys = []
-    for column in config_keys:
-        key = column.removeprefix("config:")
-        if key in NOT_DISTINGUISHING or key == IGNORES_KEY or ignored(key, patterns):
-            continue
-        if records[column].map(repr).nunique(dropna=False) > 1:
-            keys.append(key)
-    return keys
+    columns = [c for c in records.columns if c.startswith("config:")]
+    configs = [{c.removeprefix("config:"): v for c, v in zip(columns, row) if not _missing(v)}
+               for row in records[columns].itertuples(index=False)]
+    return differing_keys(configs)
+
+
+def _missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and value != value)
+
+
+def sweep_keys(done: pd.DataFrame, row_field: str, col_field: str) -> list[str]:
+    """The keys that tell apart runs sharing a table cell (a parameter sweep): their values label the rows."""
+    if not len(done) or row_field not in done or col_field not in done:
+        return []
+    keys = {k for _, cell in done.groupby([row_field, col_field]) for k in distinguishing_keys(cell)}
+    return sorted(keys - {row_field, col_field})
 
 
 def select(records: pd.DataFrame, filters: dict[str, Any]) -> pd.DataFrame:
@@ -148,6 +138,7 @@ class Table:
     cells: dict[tuple[Any, Any], Cell]
     paper: dict[tuple[Any, Any], float]
     counts: dict[str, int] = field(default_factory=dict)
+    row_base: dict[Any, Any] = field(default_factory=dict)  # row label -> the row field's value (paper, extensions)
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -174,11 +165,23 @@ def build_table(spec: dict[str, Any], records: pd.DataFrame, spec_dir: Path, ext
             return list(axis["values"])
         return sorted(done[name].dropna().unique().tolist()) if name in done else []
 
-    rows, columns = values(spec["rows"], row_field), values(spec["columns"], col_field)
+    bases, columns = values(spec["rows"], row_field), values(spec["columns"], col_field)
+    keys = sweep_keys(done, row_field, col_field)
+    if keys:  # one row per value of the swept keys, labelled by them: "lif neuron.tau=4"
+        done = done.assign(_row=[f"{r} " + " ".join(f"{k}={run[k]}" for k in keys)
+                                 for r, (_, run) in zip(done[row_field], done.iterrows())])
+    else:
+        done = done.assign(_row=done[row_field]) if len(done) and row_field in done else done
+    rows, row_base = [], {}
+    for base in bases:
+        labels = sorted(set(done.loc[done[row_field] == base, "_row"])) if keys and row_field in done else []
+        for label in labels or [base]:
+            rows.append(label)
+            row_base[label] = base
     cells: dict[tuple[Any, Any], Cell] = {}
-    notes: list[str] = []
+    notes: list[str] = [f"rows labelled by the swept setting(s): {', '.join(keys)}"] if keys else []
     if len(done) and row_field in done and col_field in done:
-        for (r, c), group in done.groupby([row_field, col_field]):
+        for (r, c), group in done.groupby(["_row", col_field]):
             by_config = sorted(group.groupby("signature"), key=lambda item: (-len(item[1]), item[0]))
             signature, runs = by_config[0]
             cells[(r, c)] = Cell([float(v) * scale for v in runs.sort_values("seed")[metric]], len(by_config))
@@ -199,7 +202,7 @@ def build_table(spec: dict[str, Any], records: pd.DataFrame, spec_dir: Path, ext
     counts = {"done": int(status.get("done", 0)), "failed": int(status.get("failed", 0)),
               "running": int(status.get("running", 0)), "missing_cells": missing_cells,
               "missing_runs": max(0, expected - counted) if expected else 0}
-    return Table(spec, rows, columns, cells, paper, counts, notes)
+    return Table(spec, rows, columns, cells, paper, counts=counts, notes=notes, row_base=row_base)
 
 
 def _number(value: float, percent: bool) -> str:
@@ -219,7 +222,11 @@ def cell_text(table: Table, r: Any, c: Any, bold: tuple[str, str]) -> str:
 
 def is_extension(table: Table, r: Any) -> bool:
     """True for a row the paper never ran (the spec's ``extension_rows``)."""
-    return r in table.spec.get("extension_rows", [])
+    return table.row_base.get(r, r) in table.spec.get("extension_rows", [])
+
+
+def paper_value(table: Table, r: Any, c: Any) -> float | None:
+    return table.paper.get((table.row_base.get(r, r), c))
 
 
 def to_frame(table: Table, bold: tuple[str, str] = ("", "")) -> pd.DataFrame:
@@ -231,7 +238,7 @@ def to_frame(table: Table, bold: tuple[str, str] = ("", "")) -> pd.DataFrame:
         for c in table.column_values:
             row[str(c)] = cell_text(table, r, c, bold)
             if table.paper:
-                ref = table.paper.get((r, c))
+                ref = paper_value(table, r, c)
                 row[f"{c} paper"] = (EXTENSION if is_extension(table, r) else UNREPORTED) if ref is None \
                     else _number(ref, True)
                 cell = table.cells.get((r, c))
@@ -269,7 +276,7 @@ def to_csv(table: Table) -> str:
     for r in table.row_values:
         for c in table.column_values:
             cell = table.cells.get((r, c))
-            ref = table.paper.get((r, c))
+            ref = paper_value(table, r, c)
             rows.append({"row": r, "column": c, "metric": table.spec["metric"], "extension": is_extension(table, r),
                          "mean": None if cell is None else cell.mean, "std": None if cell is None else cell.std,
                          "n": 0 if cell is None else cell.n, "paper": ref,

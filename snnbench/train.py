@@ -326,7 +326,7 @@ def _train_locked(cfg: DictConfig, run: RunFolder, previous: dict[str, Any] | No
             generator.manual_seed(cfg.seed * 100_003 + epoch)  # the shuffle order depends only on seed and epoch
             if sampler is not None:
                 sampler.set_epoch(epoch)
-            experiment.neuron.start_epoch(model, epoch, epochs)  # from the epoch: the same on every rank
+            experiment.neuron.start_epoch(epoch, epochs)  # from the epoch: the same on every rank
             lr = optimizer.param_groups[0]["lr"]
             stats = train_one_epoch(trained, train_loader, criterion, optimizer, scaler, device, data.encoding,
                                     data.T, desc=f"epoch {epoch + 1}/{epochs}", info=info)

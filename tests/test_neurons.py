@@ -12,7 +12,7 @@ from spikingjelly.activation_based import functional, neuron as sj_neuron, surro
 
 from snnbench.errors import ConfigError
 from snnbench.neurons import NEURONS, NeuronFactory
-from snnbench.neurons.factory import masked_psn_lambda
+from snnbench.neurons.zoo import masked_psn_lambda
 from snnbench.neurons.glif import HardGatedLIF
 
 ALL = sorted(NEURONS)
@@ -72,7 +72,7 @@ def test_masked_psn_schedule_is_the_papers():
 def test_factory_sets_masked_psn_lambda_each_epoch():
     factory = NeuronFactory(name="masked_psn", T=8, surrogate=surrogate.ATan(), k=2, lambda_ramp=8.0)
     model = torch.nn.Sequential(factory(4), factory(4))
-    factory.start_epoch(model, epoch=1, epochs=33)
+    factory.start_epoch(epoch=1, epochs=33)
     assert all(math.isclose(m.lambda_.item(), 0.25) for m in model)
 
 

@@ -48,4 +48,4 @@ def test_table_ratios_are_the_ratios_of_the_csv_medians(tiny_run):
 def test_unknown_neuron_is_a_clear_error(tmp_path):
     proc = snnbench("speed", "--neurons", "lif,nope", runs_dir=tmp_path / "runs")
     assert proc.returncode == 2
-    assert "unknown neuron(s) ['nope']" in proc.stderr and "sliding_psn" in proc.stderr
+    assert "Could not find 'neuron/nope'" in proc.stderr and "sliding_psn" in proc.stderr

@@ -1,4 +1,15 @@
-"""Neuron registry and the factory that network templates call for every spiking layer."""
+"""Neuron registry and the factory that network templates call for every spiking layer.
+
+The builder contract (the same for snnbench's neurons and yours)::
+
+    def builder(T: int, channels: int, surrogate: nn.Module, **params) -> nn.Module
+
+returns a multi-step module mapping ``[T, N, channels, ...]`` to spikes of the same shape; ``params`` are the
+other keys of the neuron's YAML. A module that defines ``start_epoch(epoch: int, epochs: int)`` has it called at
+the start of every epoch (the masked PSN's lambda schedule does). A builder is found by ``builder:`` in the YAML
+(a dotted path, ``my_module.my_neuron``: no registration needed) or, for snnbench's own, by ``name`` in the
+registry below.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +17,6 @@ import inspect
 from typing import Callable
 
 import torch.nn as nn
-from spikingjelly.activation_based import neuron as sj_neuron
-
 from snnbench.errors import ConfigError
 
 NeuronBuilder = Callable[..., nn.Module]
@@ -24,15 +33,17 @@ def register(name: str) -> Callable[[NeuronBuilder], NeuronBuilder]:
     return decorate
 
 
-def masked_psn_lambda(epoch: int, epochs: int, ramp: float) -> float:
-    """The PSN paper's mask schedule: lambda = min(ramp * epoch / (epochs - 1), 1).
+def _builder_from_path(path: str) -> NeuronBuilder:
+    from hydra.utils import get_object
 
-    Dense (lambda 0) at epoch 0, fully masked from epoch (epochs - 1) / ramp on.
-    A one-epoch run trains fully masked, the state every longer run ends in.
-    """
-    if epochs <= 1:
-        return 1.0
-    return min(ramp * epoch / (epochs - 1), 1.0)
+    try:
+        builder = get_object(path)
+    except Exception as err:  # noqa: BLE001  (ImportError, AttributeError, ... : all mean "not found")
+        raise ConfigError(f"neuron builder '{path}' cannot be imported ({type(err).__name__}: {err}); put its module "
+                          f"on the Python path (a --config-dir folder is) or fix the dotted path") from None
+    if not callable(builder):
+        raise ConfigError(f"neuron builder '{path}' is not callable")
+    return builder
 
 
 class NeuronFactory:
@@ -47,18 +58,19 @@ class NeuronFactory:
         name: str,
         T: int,
         surrogate: nn.Module,
-        lambda_ramp: float | None = None,
+        builder: str | None = None,
         **params: object,
     ) -> None:
-        if name not in NEURONS:
-            raise ConfigError(f"unknown neuron '{name}'; choose one of: {', '.join(sorted(NEURONS))}")
+        if builder is None and name not in NEURONS:
+            raise ConfigError(f"unknown neuron '{name}'; choose one of: {', '.join(sorted(NEURONS))}, or name your "
+                              f"own builder in its YAML (builder: my_module.my_neuron)")
         self.name = name
         self.T = int(T)
         self.surrogate = surrogate
-        self.lambda_ramp = lambda_ramp
         self.params = dict(params)
         self.layers: list[nn.Module] = []  # every neuron layer this factory built, in order
-        builder = NEURONS[name]
+        self.builder = _builder_from_path(builder) if builder is not None else NEURONS[name]
+        builder = self.builder
         try:
             inspect.signature(builder).bind(T=self.T, channels=1, surrogate=surrogate, **self.params)
         except TypeError as err:
@@ -69,15 +81,13 @@ class NeuronFactory:
         builder(T=self.T, channels=1, surrogate=surrogate, **self.params)  # surface impossible settings now
 
     def __call__(self, channels: int) -> nn.Module:
-        layer = NEURONS[self.name](T=self.T, channels=channels, surrogate=self.surrogate, **self.params)
+        layer = self.builder(T=self.T, channels=channels, surrogate=self.surrogate, **self.params)
         self.layers.append(layer)
         return layer
 
-    def start_epoch(self, model: nn.Module, epoch: int, epochs: int) -> None:
-        """Apply per-epoch neuron schedules (the masked PSN's lambda) to every neuron in ``model``."""
-        if self.lambda_ramp is None:
-            return
-        value = masked_psn_lambda(epoch, epochs, self.lambda_ramp)
-        for module in model.modules():
-            if isinstance(module, sj_neuron.MaskedPSN):
-                module.lambda_ = value
+    def start_epoch(self, epoch: int, epochs: int) -> None:
+        """Call ``start_epoch(epoch, epochs)`` on every neuron layer that defines it (per-epoch schedules)."""
+        for layer in self.layers:
+            hook = getattr(layer, "start_epoch", None)
+            if callable(hook):
+                hook(epoch, epochs)
