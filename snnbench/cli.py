@@ -24,6 +24,7 @@ commands:
   plot    `plot curves|order-k|firing [--runs DIR]`: learning curves, order-k ablation, firing-rate bars
   status  `status [--runs DIR] [--group dataset|neuron|sweep]`: done, failed, running and stale runs
   speed   time neurons (inference, training) over T and N; ratio tables t_LIF / t_X and a figure
+  new     `new neuron|dataset NAME [--dir DIR]`: a working skeleton of your own neuron or dataset, YAML and test
 
   --version  the versions of snnbench, torch, SpikingJelly and Hydra (paste it into bug reports)
   info, data and train take --config-dir DIR: a folder of your own configs (neuron/, dataset/, model/ ...)
@@ -123,6 +124,12 @@ def _status(args: list[str]) -> None:
     status.main(args)
 
 
+def _new(args: list[str]) -> None:
+    from snnbench import scaffold
+
+    scaffold.main(args)
+
+
 def _speed(args: list[str]) -> None:
     from snnbench import speed
 
@@ -137,6 +144,7 @@ COMMANDS: dict[str, Callable[[list[str]], None]] = {
     "plot": _plot,
     "status": _status,
     "speed": _speed,
+    "new": _new,
 }
 
 

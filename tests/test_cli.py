@@ -86,3 +86,16 @@ def test_thread_count_is_set_recorded_and_capped(tmp_path, monkeypatch):
     assert "1 CPU threads" in proc.stdout + proc.stderr
     (record,) = [json.loads(p.read_text()) for p in runs.rglob("result.json")]
     assert record["threads"] == 1
+
+
+@pytest.mark.parametrize("kind", ["neuron", "dataset"])
+def test_new_writes_a_skeleton_whose_own_test_passes(tmp_path, kind):
+    folder = tmp_path / "plugins"
+    proc = snnbench("new", kind, "my_thing", "--dir", str(folder), runs_dir=tmp_path / "runs")
+    assert proc.returncode == 0, proc.stderr
+    assert (folder / "my_thing.py").exists() and (folder / kind / "my_thing.yaml").exists()
+    test = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(folder)],
+                          capture_output=True, text=True, cwd=tmp_path)
+    assert test.returncode == 0, test.stdout[-3000:] + test.stderr[-3000:]
+    again = snnbench("new", kind, "my_thing", "--dir", str(folder), runs_dir=tmp_path / "runs")
+    assert again.returncode == 2 and "already exist" in again.stderr

@@ -23,11 +23,24 @@ def test_defaults_are_the_quick_start(compose_cfg):
     assert cfg.data_root and cfg.runs_dir
 
 
-@pytest.mark.parametrize("dataset", sorted(DATASETS))
+TEMPLATES = sorted(p.stem for p in (CONFIGS / "model").glob("*.yaml"))
+#: a digits view whose step shape each template takes, and settings that shrink the paper's networks
+TEMPLATE_DATA = {"conv_net": "digits", "cifar_net": "digits", "dvs_vgg": "digits", "seq_conv_net": "seq_digits",
+                 "seq_cifar_net": "seq_digits", "mlp_net": "pixel_digits", "shd_net": "pixel_digits"}
+SMALL = {"cifar_net": ["model.channels=4", "model.hidden=8"], "seq_cifar_net": ["model.channels=4", "model.hidden=8"],
+         "dvs_vgg": ["model.layers=[4,M,4,M]"]}
+
+
+def test_every_template_has_a_dataset_here():
+    assert set(TEMPLATES) == set(TEMPLATE_DATA)
+
+
+@pytest.mark.parametrize("template", TEMPLATES)
 @pytest.mark.parametrize("neuron", NEURONS)
-def test_every_neuron_in_every_template(compose_cfg, neuron, dataset):
+def test_every_neuron_in_every_template(compose_cfg, neuron, template):
     torch.manual_seed(0)
-    cfg = compose_cfg([f"neuron={neuron}", f"dataset={dataset}"])
+    dataset = TEMPLATE_DATA[template]
+    cfg = compose_cfg([f"neuron={neuron}", f"dataset={dataset}", f"model={template}", *SMALL.get(template, [])])
     experiment = build_experiment(cfg)
     T, step_shape = DATASETS[dataset]
     assert (experiment.data.T, experiment.data.step_shape) == (T, step_shape)
