@@ -29,6 +29,8 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
+from snnbench.records import flatten
+
 if TYPE_CHECKING:  # torch and omegaconf are imported where they are used: readers of records start fast
     import torch
     from omegaconf import DictConfig
@@ -38,15 +40,6 @@ RESULT_SCHEMA_VERSION = 1
 #: Where the list of keys that do not change what a run computes lives: ``signature_ignores`` in
 #: ``configs/train.yaml`` (dotted patterns, ``*`` for one or more levels). The seed is never part of it.
 IGNORES_KEY = "signature_ignores"
-
-
-def _flatten(node: Any, prefix: str = "") -> dict[str, Any]:
-    if isinstance(node, dict):
-        flat: dict[str, Any] = {}
-        for key, value in node.items():
-            flat.update(_flatten(value, f"{prefix}{key}."))
-        return flat
-    return {prefix.rstrip("."): node}
 
 
 def _normalise(value: Any) -> Any:
@@ -70,7 +63,7 @@ def signature_fields(cfg: DictConfig) -> dict[str, Any]:
     resolved = OmegaConf.to_container(cfg, resolve=True)
     patterns = list(resolved.pop(IGNORES_KEY, None) or [])
     resolved.pop("seed", None)
-    return {k: _normalise(v) for k, v in _flatten(resolved).items() if not ignored(k, patterns)}
+    return {k: _normalise(v) for k, v in flatten(resolved).items() if not ignored(k, patterns)}
 
 
 def config_signature(cfg: DictConfig) -> str:
