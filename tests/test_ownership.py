@@ -225,8 +225,10 @@ def test_a_copied_run_folder_is_counted_once(tmp_path):
 def test_ctrl_c_records_interrupted_and_exits_130(tmp_path):
     runs = tmp_path / "runs"
     env = {**os.environ, "SNNBENCH_RUNS": str(runs)}
+    # SIG_DFL in the child: a shell's background job (nohup ... &) ignores SIGINT, and Python keeps ignoring it
     proc = subprocess.Popen([sys.executable, "-m", "snnbench", "train", "trainer.epochs=40"], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 300
     while not any(len(p.read_text().splitlines()) >= 1 for p in runs.rglob("metrics.jsonl")):
         assert proc.poll() is None and time.monotonic() < deadline
