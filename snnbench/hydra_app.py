@@ -58,15 +58,18 @@ def train_app(cfg: DictConfig) -> float | None:
     return record.get("best_test_acc")
 
 
-def config_dirs_of(args: list[str]) -> list[str]:
-    """The ``--config-dir DIR`` / ``-cd DIR`` / ``--config-dir=DIR`` folders named in ``args``."""
-    dirs = []
-    for i, arg in enumerate(args):
-        if arg in ("--config-dir", "-cd") and i + 1 < len(args):
-            dirs.append(args[i + 1])
+def split_config_dirs(args: list[str]) -> tuple[list[str], list[str]]:
+    """(the ``--config-dir DIR`` / ``-cd DIR`` / ``--config-dir=DIR`` folders in ``args``, the other arguments)."""
+    dirs, rest = [], []
+    items = iter(args)
+    for arg in items:
+        if arg in ("--config-dir", "-cd"):
+            dirs.append(next(items, ""))
         elif arg.startswith("--config-dir="):
             dirs.append(arg.split("=", 1)[1])
-    return dirs
+        else:
+            rest.append(arg)
+    return dirs, rest
 
 
 def importable(config_dirs: list[str]) -> None:
@@ -82,7 +85,7 @@ def importable(config_dirs: list[str]) -> None:
 
 def train_command(args: list[str]) -> None:
     """``snnbench train ARGS``: Hydra parses ARGS as in any Hydra app."""
-    importable(config_dirs_of(args))
+    importable(split_config_dirs(args)[0])
     launches = any(a in ("-m", "--multirun") for a in args) and not any(a in ("--cfg", "-c", "--info", "-i", "--help", "-h") for a in args)
     if launches and any(arg in SLURM_LAUNCHERS for arg in args) and shutil.which("srun") is None:
         raise ConfigError("no SLURM found on this machine (no srun on PATH); hydra/launcher=submitit_local runs "
@@ -109,9 +112,7 @@ def compose(args: list[str]) -> DictConfig:
     """The config ``snnbench train ARGS`` would run; ``--config-dir DIR`` (or ``-cd DIR``) adds a config folder."""
     from hydra import compose as hydra_compose, initialize_config_module
 
-    config_dirs = config_dirs_of(args)
-    overrides = [a for i, a in enumerate(args) if not (a in ("--config-dir", "-cd") or a.startswith("--config-dir=")
-                                                      or (i > 0 and args[i - 1] in ("--config-dir", "-cd")))]
+    config_dirs, overrides = split_config_dirs(args)
     if config_dirs:
         missing = [d for d in config_dirs if not Path(d).is_dir()]
         if missing:

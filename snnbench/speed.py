@@ -11,6 +11,7 @@ output shows how far the library neuron is from the limit of its own formula.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import math
 import platform
@@ -22,6 +23,7 @@ from typing import Callable
 
 import pandas as pd
 import torch
+from omegaconf import DictConfig
 from spikingjelly.activation_based import functional
 from torch.utils import benchmark
 from tqdm import tqdm
@@ -41,17 +43,23 @@ ATAN_ALPHA = 2.0
 CONFIG_DIRS: list[str] = []
 
 
+@functools.lru_cache(maxsize=None)
+def _neuron_config(name: str, T: int, k: int) -> DictConfig:
+    """``snnbench train neuron=NAME T=T``'s neuron config, composed once per (name, T, k)."""
+    from snnbench.hydra_app import compose
+
+    cfg = compose([*(arg for d in CONFIG_DIRS for arg in ("--config-dir", d)), f"neuron={name}", f"T={T}"])
+    if "k" in cfg.neuron:
+        cfg.neuron.k = min(k, T)
+    return cfg.neuron
+
+
 def build_neuron(name: str, T: int, k: int, device: torch.device) -> torch.nn.Module:
     """A neuron exactly as ``snnbench train neuron=NAME`` builds it (its YAML, its surrogate), at T steps; an order
     ``k`` setting becomes min(k, T); per-epoch schedules as in a one-epoch run (the masked PSN fully masked)."""
     from snnbench.build import instantiate_checked
-    from snnbench.hydra_app import compose
 
-    dirs = [arg for d in CONFIG_DIRS for arg in ("--config-dir", d)]
-    cfg = compose([*dirs, f"neuron={name}", f"T={T}"])
-    if "k" in cfg.neuron:
-        cfg.neuron.k = min(k, T)
-    factory = instantiate_checked(cfg.neuron)
+    factory = instantiate_checked(_neuron_config(name, T, k))
     module = factory(channels=1)
     factory.start_epoch(0, 1)
     return module.to(device)
