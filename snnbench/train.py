@@ -35,8 +35,7 @@ from tqdm import tqdm
 
 from snnbench.build import build_experiment, count_parameters, instantiate_checked
 from snnbench.data import to_time_major
-from snnbench.distributed import Dist, share_decision, sum_across
-from snnbench.distributed import setup as setup_distributed
+from snnbench.distributed import Dist, process_group, share_decision, sum_across
 from snnbench.errors import ConfigError
 from snnbench.locks import RunLock
 from snnbench.runs import RunFolder
@@ -198,7 +197,12 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     """
     check_settings(cfg)
     run = RunFolder.for_config(cfg)
-    info = setup_distributed()
+    with process_group() as info:
+        return _train_as(cfg, run, info)
+
+
+def _train_as(cfg: DictConfig, run: RunFolder, info: Dist) -> dict[str, Any]:
+    """``train`` on one rank of ``info``: rank 0 decides and trains under the lock, the others follow it."""
     if not info.is_main:  # rank 0 owns the lock and the files and decides; the other ranks follow it
         decision = share_decision(None, info)
         if decision != "train":

@@ -95,18 +95,21 @@ def test_submitit_local_sweep_and_slurm_preset(tmp_path):
 def test_torchrun_two_processes_one_record(tmp_path):
     runs = tmp_path / "runs"
     env = {**os.environ, "SNNBENCH_RUNS": str(runs)}
-    proc = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "-m", "snnbench",
-                           "train", "trainer.epochs=2"], cwd=tmp_path, env=env, capture_output=True, text=True,
-                          timeout=300)
+
+    def torchrun(*overrides: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "-m", "snnbench",
+                               "train", *overrides], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+
+    proc = torchrun("-m", "neuron=lif,psn", "trainer.epochs=2")  # the jobs of a multirun share one process group
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    (record,) = results(runs)
-    assert record["status"] == "done" and record["world_size"] == 2 and record["epochs_done"] == 2
-    assert len((next(runs.rglob("metrics.jsonl"))).read_text().splitlines()) == 2
-    assert json.loads(next(runs.rglob("result.json")).read_text())["run_dir"].endswith("seed=0")
-    again = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "-m", "snnbench",
-                            "train", "trainer.epochs=2"], cwd=tmp_path, env=env, capture_output=True, text=True,
-                           timeout=300)  # rank 0 finds it done: every rank ends, none waits for it
-    assert again.returncode == 0 and "already done" in again.stdout + again.stderr, again.stdout + again.stderr
+    records = results(runs)
+    assert len(records) == 2 and {r["neuron"] for r in records} == {"lif", "psn"}
+    assert all(r["status"] == "done" and r["world_size"] == 2 and r["epochs_done"] == 2 for r in records)
+    assert all(len(p.read_text().splitlines()) == 2 for p in runs.rglob("metrics.jsonl"))
+    assert all(r["run_dir"].endswith("seed=0") for r in records)
+    for _ in range(10):  # rank 0 finds it done: every rank ends, none waits, none aborts (3 of 20 rounds did)
+        again = torchrun("neuron=psn", "trainer.epochs=2")
+        assert again.returncode == 0 and "already done" in again.stdout + again.stderr, again.stdout + again.stderr
 
 
 def test_status_by_sweep_credits_the_sweep_that_trained_a_run(tmp_path):
