@@ -20,8 +20,10 @@ commands:
   info    `info [overrides]`: print the network a config builds and its parameter count, without data or training
   data    `data check dataset=X [overrides]`: what is on disk and what is missing;
           `data prepare dataset=X T=..`: the one-off download and event-to-frame conversion
-  table   `table SPEC [--runs DIR] [--format md|latex|csv]`: a paper table from run records, with the paper's numbers
-  plot    `plot curves|order-k|firing [--runs DIR]`: learning curves, order-k ablation, firing-rate bars
+  table   `table SPEC [--runs DIR] [--format md|latex|csv] [--metric M]`: a paper table from run records, with
+          the paper's numbers; --metric energy_uj_per_sample (synops_per_sample, params, ...) tabulates efficiency
+  plot    `plot curves|order-k|firing|pareto [--runs DIR]`: learning curves, order-k ablation, firing-rate bars,
+          accuracy against energy
   status  `status [--runs DIR] [--group dataset|neuron|sweep]`: done, failed, running and stale runs
   speed   time neurons (inference, training) over T and N; ratio tables t_LIF / t_X and a figure
   new     `new neuron|dataset NAME [--dir DIR]`: a working skeleton of your own neuron or dataset, YAML and test

@@ -2,7 +2,9 @@
 
 - ``curves``: test accuracy per epoch, mean over seeds with a min-max band, one line per neuron;
 - ``order-k``: best test accuracy against the order k of masked and sliding PSN, the paper's points overlaid;
-- ``firing``: mean firing rate per neuron at the last evaluation.
+- ``firing``: mean firing rate per neuron at the last evaluation;
+- ``pareto``: best test accuracy against energy per test sample, one point per neuron (mean over seeds, bars:
+  sample std), the accuracy/energy front drawn through the points no other beats on both.
 Each writes a PNG and a PDF.
 """
 
@@ -113,9 +115,32 @@ def firing_bars(done: pd.DataFrame, out: Path) -> list[Path]:
     return _save(fig, out)
 
 
+def pareto(done: pd.DataFrame, out: Path) -> list[Path]:
+    if "energy_uj_per_sample" not in done or done["energy_uj_per_sample"].isna().all():
+        raise ConfigError("no done run records energy_uj_per_sample (runs finished before snnbench counted "
+                          "operations, or with efficiency.batches=0); train them again or pick other runs")
+    counted = done.dropna(subset=["energy_uj_per_sample"]).assign(acc=lambda f: f["best_test_acc"] * 100)
+    points = counted.groupby("neuron")[["energy_uj_per_sample", "acc"]].agg(["mean", "std", "count"])
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for i, (neuron, row) in enumerate(points.iterrows()):
+        _, marker = STYLES[i % len(STYLES)]
+        ax.errorbar(row[("energy_uj_per_sample", "mean")], row[("acc", "mean")],
+                    xerr=0 if pd.isna(row[("energy_uj_per_sample", "std")]) else row[("energy_uj_per_sample", "std")],
+                    yerr=0 if pd.isna(row[("acc", "std")]) else row[("acc", "std")], marker=marker, linestyle="none",
+                    color=GREYS[i % len(GREYS)], capsize=3,
+                    label=f"{neuron} (n={int(row[('acc', 'count')])})")
+    means = points.xs("mean", axis=1, level=1).sort_values(["energy_uj_per_sample", "acc"], ascending=[True, False])
+    front = means[means["acc"] >= means["acc"].cummax()]  # nobody cheaper is as accurate
+    ax.plot(front["energy_uj_per_sample"], front["acc"], color="0.6", linestyle=":", zorder=0, label="front")
+    ax.set_xlabel("energy per test sample (uJ, 45 nm estimate)")
+    ax.set_ylabel("best test accuracy (%)")
+    ax.legend(fontsize=7)
+    return _save(fig, out)
+
+
 def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(prog="snnbench plot", description=__doc__.splitlines()[0])
-    parser.add_argument("kind", choices=["curves", "order-k", "firing"])
+    parser.add_argument("kind", choices=["curves", "order-k", "firing", "pareto"])
     parser.add_argument("--runs", type=Path, default=None, help="runs folder (default: $SNNBENCH_RUNS or ./runs)")
     parser.add_argument("--filter", action="append", default=[], metavar="KEY=VALUE",
                         help="only records whose field equals VALUE, e.g. dataset=seq_digits (repeatable)")
@@ -131,5 +156,5 @@ def main(argv: list[str]) -> None:
         raise ConfigError(f"no done runs under {runs} match {args.filter or 'the filters'}; train some first")
     out = args.out or Path("results/figures") / args.kind
     paths = {"curves": lambda: learning_curves(done, out, args.by), "order-k": lambda: order_k(done, out),
-             "firing": lambda: firing_bars(done, out)}[args.kind]()
+             "firing": lambda: firing_bars(done, out), "pareto": lambda: pareto(done, out)}[args.kind]()
     print("wrote " + ", ".join(str(p) for p in paths))

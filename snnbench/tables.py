@@ -3,7 +3,8 @@
 A table spec (``results/tables/specs/*.yaml``) names the records (``filters`` on any result or config
 field, e.g. ``dataset``, ``neuron``, ``T``, ``neuron.k``), the ``rows`` and ``columns`` fields (with optional
 fixed ``values``), the ``metric`` (``best_test_acc`` is the paper's, ``final_test_acc``, ``mean_firing_rate``),
-the ``seeds`` a complete table has, and the ``paper`` entries to compare with. Rows listed in
+the ``seeds`` a complete table has, ``extra_columns`` (more metrics of the same runs, e.g.
+``energy_uj_per_sample``) and the ``paper`` entries to compare with. Rows listed in
 ``extension_rows`` have no counterpart in the paper's runs: they are labelled "snnbench extension, no paper run". Runs are grouped by config
 without the seed; each cell reports mean ± sample std (n) over seeds. Only ``done`` runs count.
 """
@@ -36,7 +37,15 @@ METRIC_NAMES = {
     "best_test_acc": "best-epoch test accuracy (%)",
     "final_test_acc": "final-epoch test accuracy (%)",
     "mean_firing_rate": "mean firing rate of all neuron layers at the last evaluation",
+    "synops_per_sample": "synaptic operations (spike-driven accumulates) per test sample",
+    "macs_per_sample": "dense multiply-accumulates per test sample",
+    "energy_uj_per_sample": "energy per test sample, uJ (45 nm: 0.9 pJ per AC, 4.6 pJ per MAC unless set otherwise)",
+    "params": "parameters",
+    "model_bytes": "model size, bytes (parameters and buffers)",
+    "peak_memory_mb": "peak memory while training, MB (CUDA allocated, or the process's peak RSS on CPU)",
+    "wall_s": "training and evaluation time, s",
 }
+HIGHER_IS_BETTER = {"best_test_acc", "final_test_acc"}  # for the others, the lowest of a column is bold
 MISSING = "missing"
 EXTENSION = "snnbench extension, no paper run"
 UNREPORTED = "not in reference"  # the paper ran it, but no number for it is in results/paper/
@@ -141,24 +150,44 @@ class Table:
     row_base: dict[Any, Any] = field(default_factory=dict)  # row label -> the row field's value (paper, extensions)
     notes: list[str] = field(default_factory=list)
 
+    extras: dict[tuple[Any, Any, str], Cell] = field(default_factory=dict)  # (row, column, metric) -> cell
+    paper_source: str = ""  # who reported the paper columns (the reference file's ``source``)
+
     @property
     def percent(self) -> bool:
         return self.spec["metric"].endswith("_acc")
 
     def best(self, column: Any) -> Any:
         present = [(self.cells[(r, column)].mean, r) for r in self.row_values if (r, column) in self.cells]
-        return max(present)[1] if present else None
+        if not present:
+            return None
+        return (max if self.spec["metric"] in HIGHER_IS_BETTER else min)(present)[1]
+
+
+def check_metric(metric: str, what: str) -> None:
+    if metric not in METRIC_NAMES:
+        raise ConfigError(f"{what} '{metric}'; choose one of: {', '.join(METRIC_NAMES)}")
+
+
+def _cell(runs: pd.DataFrame, metric: str, configs: int) -> Cell | None:
+    """The metric of ``runs`` (one config's seeds) as a cell; None where no run recorded it (an older record)."""
+    if metric not in runs:
+        return None
+    values = [float(v) for v in runs.sort_values("seed")[metric] if not _missing(v)]
+    return Cell([v * (100.0 if metric.endswith("_acc") else 1.0) for v in values], configs) if values else None
 
 
 def build_table(spec: dict[str, Any], records: pd.DataFrame, spec_dir: Path, extra_filters: dict[str, Any]) -> Table:
     metric = spec["metric"]
-    if metric not in METRIC_NAMES:
-        raise ConfigError(f"table metric '{metric}'; choose one of: {', '.join(METRIC_NAMES)}")
+    check_metric(metric, "table metric")
+    extra_metrics = [m for m in spec.get("extra_columns", []) if m != metric]
+    spec = {**spec, "extra_columns": extra_metrics}
+    for extra in extra_metrics:
+        check_metric(extra, "extra column")
     row_field, col_field = spec["rows"]["field"], spec["columns"]["field"]
     chosen = select(records, {**spec.get("filters", {}), **extra_filters}) if len(records) else records
     status = chosen["status"].value_counts().to_dict() if len(chosen) else {}
     done = chosen[chosen["status"] == "done"] if len(chosen) else chosen
-    scale = 100.0 if metric.endswith("_acc") else 1.0
 
     def values(axis: dict[str, Any], name: str) -> list[Any]:
         if "values" in axis:
@@ -179,19 +208,27 @@ def build_table(spec: dict[str, Any], records: pd.DataFrame, spec_dir: Path, ext
             rows.append(label)
             row_base[label] = base
     cells: dict[tuple[Any, Any], Cell] = {}
+    extras: dict[tuple[Any, Any, str], Cell] = {}
     notes: list[str] = [f"rows labelled by the swept setting(s): {', '.join(keys)}"] if keys else []
     if len(done) and row_field in done and col_field in done:
         for (r, c), group in done.groupby(["_row", col_field]):
             by_config = sorted(group.groupby("signature"), key=lambda item: (-len(item[1]), item[0]))
             signature, runs = by_config[0]
-            cells[(r, c)] = Cell([float(v) * scale for v in runs.sort_values("seed")[metric]], len(by_config))
+            cell = _cell(runs, metric, len(by_config))
+            if cell is not None:
+                cells[(r, c)] = cell
+            for extra in extra_metrics:
+                if (extra_cell := _cell(runs, extra, len(by_config))) is not None:
+                    extras[(r, c, extra)] = extra_cell
             if len(by_config) > 1:
                 notes.append(f"cell ({r}, {c}) holds {len(by_config)} configs; showing {signature} "
                              f"(n={len(runs)}); narrow it with --filter KEY=VALUE")
 
     paper: dict[tuple[Any, Any], float] = {}
-    if "paper" in spec:
+    paper_source = ""
+    if "paper" in spec and spec["paper"].get("metric", "best_test_acc") == metric:
         reference = yaml.safe_load((spec_dir / spec["paper"]["file"]).read_text())
+        paper_source = reference["source"]
         for entry in reference["entries"]:
             if entry["table"] == spec["paper"]["table"]:
                 paper[(entry[row_field], entry[col_field])] = float(entry["value"])
@@ -202,22 +239,28 @@ def build_table(spec: dict[str, Any], records: pd.DataFrame, spec_dir: Path, ext
     counts = {"done": int(status.get("done", 0)), "failed": int(status.get("failed", 0)),
               "running": int(status.get("running", 0)), "missing_cells": missing_cells,
               "missing_runs": max(0, expected - counted) if expected else 0}
-    return Table(spec, rows, columns, cells, paper, counts=counts, notes=notes, row_base=row_base)
+    return Table(spec, rows, columns, cells, paper, counts=counts, notes=notes, row_base=row_base, extras=extras,
+                 paper_source=paper_source)
 
 
 def _number(value: float, percent: bool) -> str:
-    return f"{value:.2f}" if percent else f"{value:.4f}"
+    if percent:
+        return f"{value:.2f}"
+    return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.4f}"
+
+
+def _cell_text(cell: Cell | None, percent: bool) -> str:
+    if cell is None:
+        return MISSING
+    text = _number(cell.mean, percent)
+    if cell.std is not None:
+        text += f" ± {_number(cell.std, percent)}"
+    return text + f" (n={cell.n})"
 
 
 def cell_text(table: Table, r: Any, c: Any, bold: tuple[str, str]) -> str:
-    cell = table.cells.get((r, c))
-    if cell is None:
-        return MISSING
-    text = _number(cell.mean, table.percent)
-    if cell.std is not None:
-        text += f" ± {_number(cell.std, table.percent)}"
-    text += f" (n={cell.n})"
-    return f"{bold[0]}{text}{bold[1]}" if table.best(c) == r else text
+    text = _cell_text(table.cells.get((r, c)), table.percent)
+    return f"{bold[0]}{text}{bold[1]}" if text != MISSING and table.best(c) == r else text
 
 
 def is_extension(table: Table, r: Any) -> bool:
@@ -243,6 +286,8 @@ def to_frame(table: Table, bold: tuple[str, str] = ("", "")) -> pd.DataFrame:
                     else _number(ref, True)
                 cell = table.cells.get((r, c))
                 row[f"{c} Δ"] = "" if ref is None or cell is None else f"{cell.mean - ref:+.2f}"
+            for extra in table.spec.get("extra_columns", []):
+                row[f"{c} {extra}"] = _cell_text(table.extras.get((r, c, extra)), extra.endswith("_acc"))
         out.append(row)
     return pd.DataFrame(out)
 
@@ -251,9 +296,9 @@ def header_lines(table: Table) -> list[str]:
     c = table.counts
     lines = [table.spec["title"],
              f"metric: {METRIC_NAMES[table.spec['metric']]}, mean ± sample std over seeds (n runs); "
-             f"bold: best per column"]
+             + ("bold: best per column" if table.spec["metric"] in HIGHER_IS_BETTER else "bold: lowest per column")]
     if table.paper:
-        lines.append("paper: the numbers reported by Fang et al., NeurIPS 2023 (best-epoch test accuracy, %); "
+        lines.append(f"paper: the numbers reported by {table.paper_source} (best-epoch test accuracy, %); "
                      "Δ = ours - paper")
     lines.append(f"runs: {c['done']} done, {c['failed']} failed, {c['running']} running (only done runs count); "
                  f"{c['missing_cells']} cells missing" + (f", {c['missing_runs']} seed runs missing" if c["missing_runs"] else ""))
@@ -281,6 +326,11 @@ def to_csv(table: Table) -> str:
                          "mean": None if cell is None else cell.mean, "std": None if cell is None else cell.std,
                          "n": 0 if cell is None else cell.n, "paper": ref,
                          "delta": None if cell is None or ref is None else cell.mean - ref})
+            for extra in table.spec.get("extra_columns", []):
+                cell = table.extras.get((r, c, extra))
+                rows.append({"row": r, "column": c, "metric": extra, "extension": is_extension(table, r),
+                             "mean": None if cell is None else cell.mean, "std": None if cell is None else cell.std,
+                             "n": 0 if cell is None else cell.n, "paper": None, "delta": None})
     return pd.DataFrame(rows).to_csv(index=False)
 
 
@@ -308,6 +358,8 @@ def main(argv: list[str]) -> None:
     parser.add_argument("spec", help="a spec file, or a name in results/tables/specs (seq_cifar, order_k, digits, ...)")
     parser.add_argument("--runs", type=Path, default=None, help="runs folder (default: $SNNBENCH_RUNS or ./runs)")
     parser.add_argument("--format", choices=["md", "latex", "csv"], default="md")
+    parser.add_argument("--metric", default=None, choices=list(METRIC_NAMES),
+                        help="tabulate this metric instead of the spec's (the paper columns show only for its own)")
     parser.add_argument("--out", type=Path, default=None, help="write here instead of printing")
     parser.add_argument("--filter", action="append", default=[], metavar="KEY=VALUE",
                         help="extra filter on a result or config field, e.g. trainer.epochs=2 (repeatable)")
@@ -317,6 +369,8 @@ def main(argv: list[str]) -> None:
         raise ConfigError(f"no runs folder at {runs}; give --runs DIR (or set SNNBENCH_RUNS)")
     spec_path = resolve_spec(args.spec)
     spec = yaml.safe_load(spec_path.read_text())
+    if args.metric:
+        spec["metric"] = args.metric
     table = build_table(spec, load_records(runs) if runs.exists() else pd.DataFrame(), spec_path.parent,
                         parse_filters(args.filter))
     text = render(table, args.format)

@@ -14,6 +14,7 @@ import os
 import platform
 import random
 import sys
+import itertools
 import time
 import traceback
 from datetime import datetime, timezone
@@ -35,6 +36,7 @@ from tqdm import tqdm
 
 from snnbench.build import build_experiment, count_parameters, instantiate_checked
 from snnbench.data import to_time_major
+from snnbench import efficiency
 from snnbench.distributed import Dist, process_group, share_decision, sum_across
 from snnbench.errors import ConfigError
 from snnbench.locks import RunLock
@@ -188,6 +190,13 @@ def check_settings(cfg: DictConfig) -> None:
     if lr is not None and (not isinstance(lr, (int, float)) or not math.isfinite(lr) or lr < 0):
         raise ConfigError(f"optim.lr={lr!r} is impossible; set a finite learning rate >= 0")
     resolve_threads(trainer.threads)
+    batches = cfg.efficiency.batches
+    if isinstance(batches, bool) or not isinstance(batches, int) or batches < 0:
+        raise ConfigError(f"efficiency.batches={batches!r} is impossible; set a whole number >= 0 (0: no counting)")
+    for key in ("pj_per_ac", "pj_per_mac"):
+        value = cfg.efficiency[key]
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+            raise ConfigError(f"efficiency.{key}={value!r} is impossible; set a finite energy >= 0 (picojoules)")
 
 
 def train(cfg: DictConfig) -> dict[str, Any]:
@@ -226,6 +235,17 @@ def _train_as(cfg: DictConfig, run: RunFolder, info: Dist) -> dict[str, Any]:
             return {**previous, "already_done": True}
         share_decision("train", info)
         return _train_locked(cfg, run, previous, info)
+
+
+def _count(cfg: DictConfig, model: nn.Module, test_loader: DataLoader, device: torch.device,
+           data: Any) -> dict[str, Any]:
+    """SynOps, MACs and energy per sample on the first ``efficiency.batches`` test batches, and how long it took."""
+    if cfg.efficiency.batches < 1:
+        return {}
+    start = time.perf_counter()
+    counts = efficiency.count_operations(model, itertools.islice(test_loader, cfg.efficiency.batches), device,
+                                         data.encoding, data.T, cfg.efficiency.pj_per_ac, cfg.efficiency.pj_per_mac)
+    return counts | {"efficiency_s": time.perf_counter() - start}
 
 
 def _record_end(run: RunFolder, record: dict[str, Any]) -> None:
@@ -326,6 +346,7 @@ def _train_locked(cfg: DictConfig, run: RunFolder, previous: dict[str, Any] | No
         if info.is_main:
             writer = SummaryWriter(str(run.tensorboard_dir), purge_step=len(history))
         epochs = cfg.trainer.epochs
+        efficiency.reset_peak_memory(device)
         for epoch in range(len(history), epochs):
             generator.manual_seed(cfg.seed * 100_003 + epoch)  # the shuffle order depends only on seed and epoch
             if sampler is not None:
@@ -336,6 +357,8 @@ def _train_locked(cfg: DictConfig, run: RunFolder, previous: dict[str, Any] | No
                                     data.T, desc=f"epoch {epoch + 1}/{epochs}", info=info)
             stats |= evaluate(model, test_loader, criterion, device, data.encoding, data.T,
                               eval_amp, experiment.neuron.layers)
+            if cfg.efficiency.every_epoch and info.is_main:
+                stats |= _count(cfg, model, test_loader, device, data)
             scheduler.step()
             elapsed += stats["train_s"] + stats["eval_s"]
             history.append({"epoch": epoch, "lr": lr, **stats})
@@ -351,7 +374,7 @@ def _train_locked(cfg: DictConfig, run: RunFolder, previous: dict[str, Any] | No
             summary = summarise(history)
             run.write_result({**record, "status": "running", "wall_s": elapsed, **summary})
             for key, value in stats.items():
-                if key != "firing_rates":
+                if isinstance(value, (int, float)):
                     writer.add_scalar(key, value, epoch)
             log.info(
                 f"epoch {epoch + 1:>3}/{epochs}  train loss {stats['train_loss']:.4f} acc {stats['train_acc']:.4f}"
@@ -360,9 +383,11 @@ def _train_locked(cfg: DictConfig, run: RunFolder, previous: dict[str, Any] | No
                 f"  |  {stats['train_s']:.1f}s train, {stats['eval_s']:.1f}s eval,"
                 f" {stats['train_samples_per_s']:.0f} samples/s, firing rate {stats['mean_firing_rate']:.3f}"
             )
-        result = {**record, "status": "done", "wall_s": elapsed, **summarise(history),
-                  "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+        result = {**record, "status": "done", "wall_s": elapsed, **summarise(history)}
         if info.is_main:
+            result |= efficiency.peak_memory(device) | {"model_bytes": efficiency.model_bytes(model)}
+            result |= _count(cfg, model, test_loader, device, data)
+            result["finished_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
             run.write_result(result)
     except KeyboardInterrupt:
         if info.is_main:
@@ -382,4 +407,8 @@ def _train_locked(cfg: DictConfig, run: RunFolder, previous: dict[str, Any] | No
         return result
     log.info(f"done: best test acc {result['best_test_acc']:.4f} (epoch {result['best_epoch'] + 1}),"
              f" final {result['final_test_acc']:.4f}, {elapsed:.1f}s -> {run.result_path}")
+    if "energy_uj_per_sample" in result:
+        log.info(f"per sample: {result['synops_per_sample']:,.0f} SynOps, {result['macs_per_sample']:,.0f} MACs,"
+                 f" {result['energy_uj_per_sample']:.4f} uJ (counted on {result['counted_samples']} test samples"
+                 f" in {result['efficiency_s']:.2f}s); peak memory {result['peak_memory_mb']:.0f} MB")
     return result

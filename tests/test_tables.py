@@ -58,7 +58,7 @@ def test_output_is_deterministic_and_parses(runs):
     lines = [line for line in body.splitlines() if line.endswith("\\\\")]
     assert len({line.count("&") for line in lines}) == 1 and "$\\pm$" in body and "\\textbf{" in body
     csv = table(runs, "digits", "--format", "csv").splitlines()
-    assert csv[0] == "row,column,metric,extension,mean,std,n,paper,delta" and len(csv) == 4
+    assert csv[0] == "row,column,metric,extension,mean,std,n,paper,delta" and len(csv) == 1 + 3 * 3  # + 2 extras
 
 
 def test_paper_table_without_runs_is_a_skeleton_with_the_paper_column(tmp_path):
@@ -78,7 +78,19 @@ def test_firing_rates_are_recorded_and_tabulated(runs):
     assert "(n=2)" in table(runs, str(spec))
 
 
-@pytest.mark.parametrize("kind", ["curves", "firing", "order-k"])
+def test_efficiency_metrics_are_tabulated_from_the_records(runs):
+    text = table(runs, "digits", "--metric", "energy_uj_per_sample")
+    assert "energy per test sample, uJ" in text and "bold: lowest per column" in text
+    rows = [line for line in text.splitlines() if line.startswith("| ") and "neuron" not in line]
+    for row in rows:
+        neuron, cell = (c.strip().strip("*") for c in row.split("|")[1:3])
+        energies = [r["energy_uj_per_sample"] for r in results(runs) if r["neuron"] == neuron and r["status"] == "done"]
+        assert cell == f"{statistics.mean(energies):.4f} ± {statistics.stdev(energies):.4f} (n=2)"
+    header = next(line for line in table(runs, "digits").splitlines() if line.startswith("| neuron"))
+    assert "seq_digits energy_uj_per_sample" in header and "seq_digits synops_per_sample" in header  # spec extras
+
+
+@pytest.mark.parametrize("kind", ["curves", "firing", "order-k", "pareto"])
 def test_plot_writes_images(runs, tmp_path, kind):
     proc = snnbench("plot", kind, "--runs", str(runs), "--filter", "dataset=seq_digits", "--out", str(tmp_path / kind),
                     runs_dir=runs)

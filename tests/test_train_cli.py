@@ -46,6 +46,11 @@ def test_quick_start_psn_learns_the_digits(tmp_path):
     assert (run_dir / "config.yaml").exists() and (run_dir / "checkpoints" / "last.pt").exists()
     assert any((run_dir / "tb").iterdir())
     assert record["versions"]["spikingjelly"] and record["command"].startswith("snnbench train")
+    for key in ("synops_per_sample", "macs_per_sample", "energy_uj_per_sample", "params", "peak_memory_mb",
+                "model_bytes"):
+        assert record[key] > 0, key
+    assert len(record["firing_rates"]) == 5 and all(0 < rate < 1 for rate in record["firing_rates"])
+    assert record["counted_samples"] == 360  # efficiency.batches=4 of eval_batch_size 256: the whole test split
 
 
 @pytest.mark.parametrize("every,kill_after", [(1, 2), (3, 4)])
@@ -82,6 +87,7 @@ def test_killed_run_resumes_to_the_metrics_of_an_uninterrupted_run(tmp_path, eve
     ("neuron=nope", ["Could not find 'neuron/nope'", "psn", "sliding_psn", "lif_noreset"]),
     ("dataset=nope", ["Could not find 'dataset/nope'", "seq_digits", "pixel_digits"]),
     ("neuron.k=16", ["k=16 exceeds T=8", "set neuron.k <= 8"]),
+    ("efficiency.batches=-1", ["efficiency.batches=-1 is impossible", "0: no counting"]),
 ])
 def test_bad_input_exits_non_zero_with_the_fix_and_writes_nothing(tmp_path, override, expected):
     runs = tmp_path / "runs"
