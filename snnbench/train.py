@@ -19,7 +19,7 @@ import time
 import traceback
 from datetime import datetime, timezone
 from importlib.metadata import version
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import torch
@@ -101,7 +101,8 @@ def versions() -> dict[str, str]:
 
 def train_one_epoch(model: nn.Module, loader: DataLoader, criterion: nn.Module, optimizer: torch.optim.Optimizer,
                     scaler: torch.amp.GradScaler, device: torch.device, encoding: str, T: int,
-                    desc: str, info: Dist) -> dict[str, float]:
+                    desc: str, info: Dist, aux_loss: Callable[[], torch.Tensor | float]) -> dict[str, float]:
+    """One epoch; the loss is the criterion plus the neurons' auxiliary losses (``aux_loss``, 0 for most)."""
     model.train()
     loss_sum, correct, seen = 0.0, 0, 0
     start = time.perf_counter()
@@ -110,7 +111,7 @@ def train_one_epoch(model: nn.Module, loader: DataLoader, criterion: nn.Module, 
         x = to_time_major(x, encoding, T)
         with torch.autocast(device.type, enabled=scaler.is_enabled()):
             out = model(x)
-            loss = criterion(out, y)
+            loss = criterion(out, y) + aux_loss()
         loss_value = loss.item()  # the one host sync per batch
         if not math.isfinite(loss_value):
             raise NonFiniteLossError(f"the loss became {loss_value} during {desc}; the run stops here "
@@ -354,7 +355,8 @@ def _train_locked(cfg: DictConfig, run: RunFolder, previous: dict[str, Any] | No
             experiment.neuron.start_epoch(epoch, epochs)  # from the epoch: the same on every rank
             lr = optimizer.param_groups[0]["lr"]
             stats = train_one_epoch(trained, train_loader, criterion, optimizer, scaler, device, data.encoding,
-                                    data.T, desc=f"epoch {epoch + 1}/{epochs}", info=info)
+                                    data.T, desc=f"epoch {epoch + 1}/{epochs}", info=info,
+                                    aux_loss=experiment.neuron.aux_loss)
             stats |= evaluate(model, test_loader, criterion, device, data.encoding, data.T,
                               eval_amp, experiment.neuron.layers)
             if cfg.efficiency.every_epoch and info.is_main:

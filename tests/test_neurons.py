@@ -88,5 +88,5 @@ def test_impossible_settings_fail_at_construction(name, params, message):
 
 
 def test_unknown_neuron_lists_the_choices():
-    with pytest.raises(ConfigError, match="choose one of: clif, glif, glif_soft, if, klif, lif"):
+    with pytest.raises(ConfigError, match="choose one of: clif, cpsn, glif, glif_soft, if, ipsu, klif, lif"):
         NeuronFactory(name="nope", T=8, surrogate=surrogate.ATan())

@@ -1,4 +1,5 @@
-"""The neurons of the PSN paper's comparison, built from SpikingJelly 2.0 with the paper's settings.
+"""The neurons of the PSN paper's comparison, built from SpikingJelly 2.0 with the paper's settings, and the
+parallel neurons published since (our own modules: ``cpsn.py``, ``pmsn.py``, ``prf.py``, ``psu.py``, ``mpe_psn.py``).
 
 Every builder returns a multi-step module mapping ``[T, N, C, ...]`` to spikes of the same shape.
 SpikingJelly asserts ``isinstance(x, float)`` on voltages and time constants, so values are cast here.
@@ -15,6 +16,7 @@ from spikingjelly.activation_based.surrogate import SurrogateFunctionBase
 
 from snnbench.errors import ConfigError
 from snnbench.neurons.factory import register
+from snnbench.neurons import cpsn, mpe_psn, pmsn, prf, psu
 from snnbench.neurons.glif import HardGatedLIF, gate_probability
 from snnbench.neurons.lif_noreset import LIFNoReset
 
@@ -180,3 +182,13 @@ def sliding_parallel_spiking_neuron(T: int, channels: int, surrogate: SurrogateF
     """
     k = _check_order("sliding_psn", k)
     return neuron.SlidingPSN(k=k, exp_init=bool(exp_init), surrogate_function=surrogate, step_mode="m")
+
+
+# The PSN family's successors (issue: one flag each). Equations in each module's docstring.
+register("cpsn")(cpsn.build)
+register("pmsn")(pmsn.build)
+register("prf")(prf.build)
+register("psu")(psu.build("psu"))
+register("ipsu")(psu.build("ipsu"))
+register("rpsu")(psu.build("rpsu"))
+register("mpe_psn")(mpe_psn.build)

@@ -1,0 +1,176 @@
+"""The PSN family's successors: each parallel form equals a step-by-step reference, spikes and gradients alike."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from spikingjelly.activation_based import neuron as sj_neuron
+from spikingjelly.activation_based import surrogate
+
+from snnbench.neurons import NeuronFactory
+from snnbench.neurons.layout import causal_fft_conv, time_last
+from snnbench.neurons.cpsn import ChannelwisePSN, power_of_two
+from snnbench.neurons.mpe_psn import MembraneEstimatePSN, lif_membrane
+from snnbench.neurons.pmsn import ParallelMultiCompartment
+from snnbench.neurons.prf import ParallelResonateFire
+from snnbench.neurons.psu import ParallelSpikingUnit
+
+T, N, C = 12, 3, 4
+
+
+def inputs(seed: int = 0, low: float = -1.0, high: float = 2.0) -> torch.Tensor:
+    g = torch.Generator().manual_seed(seed)
+    return (torch.rand(T, N, C, 2, generator=g, dtype=torch.float64) * (high - low) + low).requires_grad_()
+
+
+def same_forward_and_backward(parallel, reference, x: torch.Tensor, params: list[torch.Tensor]) -> None:
+    """Spikes equal; input and parameter gradients of a fixed random upstream gradient equal."""
+    grad_out = torch.randn(x.shape, generator=torch.Generator().manual_seed(1), dtype=x.dtype)
+    results = []
+    for fn in (parallel, reference):
+        out = fn(x)
+        grads = torch.autograd.grad((out * grad_out).sum(), [x, *params], allow_unused=True)
+        results.append((out.detach(), grads))
+    (out_p, grads_p), (out_r, grads_r) = results
+    assert out_p.abs().sum() > 0 and (1 - out_p).abs().sum() > 0, "the test input must make some spikes, not all"
+    torch.testing.assert_close(out_p, out_r)
+    for gp, gr in zip(grads_p, grads_r):
+        assert gp is not None and gp.abs().sum() > 0
+        torch.testing.assert_close(gp, gr)
+
+
+def test_cpsn_parallel_equals_the_tap_sum_and_quantises_to_powers_of_two():
+    layer = ChannelwisePSN(C, k=3, dilation=2, surrogate=surrogate.ATan()).double().eval()
+    with torch.no_grad():
+        layer.running_mean.uniform_(-0.2, 0.2)
+        layer.running_var.uniform_(0.5, 1.5)
+        layer.beta.fill_(-0.3)
+
+    def reference(x):  # H[t][c] = sum_i Wq[c][i] X[t - i d][c] + b, step by step
+        weight, bias = layer.fused(None)
+        steps = []
+        for t in range(T):
+            h = bias.view(1, C, 1).expand(N, C, 2).clone()
+            for i in range(layer.k):
+                if t - i * layer.dilation >= 0:
+                    h = h + weight[:, i].view(1, C, 1) * x[t - i * layer.dilation]
+            steps.append(layer.surrogate(h))
+        return torch.stack(steps)
+
+    same_forward_and_backward(layer, reference, inputs(), [layer.weight, layer.gamma, layer.beta])
+    weight, _ = layer.fused(None)
+    exponents = torch.log2(weight.detach().abs())
+    assert torch.equal(exponents, exponents.round())  # every weight is +-2^n
+    w = torch.tensor([0.3, -0.7, 0.0], requires_grad=True)
+    assert power_of_two(w).tolist() == [0.25, -0.5, 0.0]
+    power_of_two(w).sum().backward()
+    assert w.grad.tolist() == [1.0, 1.0, 1.0]  # straight through
+
+
+def test_cpsn_dilation_cycles_layer_by_layer():
+    factory = NeuronFactory("cpsn", T=8, surrogate=surrogate.ATan(), k=2, dilations=[1, 2, 3])
+    assert [factory(4).dilation for _ in range(5)] == [1, 2, 3, 1, 2]
+
+
+def test_prf_fft_convolution_equals_the_complex_recurrence():
+    layer = ParallelResonateFire(C, surrogate.ATan(), dt_min=0.1, dt_max=0.5).double()
+
+    def reference(x):  # U[t] = lambda U[t-1] + X[t], complex; S = Θ(Re U - V_th)
+        lam = layer.decay().view(1, C, 1)
+        u = torch.zeros(N, C, 2, dtype=torch.complex128)
+        steps = []
+        for t in range(T):
+            u = lam * u + x[t]
+            steps.append(layer.surrogate(u.real - layer.v_threshold))
+        return torch.stack(steps)
+
+    same_forward_and_backward(layer, reference, inputs(), [layer.log_dt, layer.omega])
+
+
+def test_pmsn_kernel_and_parallel_soma_equal_the_compartment_recurrence_and_an_if_neuron():
+    layer = ParallelMultiCompartment(C, compartments=3, surrogate=surrogate.ATan()).double()
+    with torch.no_grad():
+        layer.backward_coupling.fill_(0.1)
+        layer.readout.uniform_(0.1, 0.3)
+
+    def reference(x):  # V[t] = A V[t-1] + e0 X[t]; I = c.V; IF soma with soft (detached) reset
+        a = layer.transition()
+        v = torch.zeros(N, 2, C, 3, dtype=x.dtype)
+        soma = torch.zeros(N, C, 2, dtype=x.dtype)
+        steps = []
+        for t in range(T):
+            v = (a @ v.unsqueeze(-1)).squeeze(-1)
+            v = v + torch.nn.functional.pad(x[t].permute(0, 2, 1).unsqueeze(-1), (0, 2))
+            current = (layer.readout * v).sum(-1).permute(0, 2, 1)
+            soma = soma + current
+            spike = layer.surrogate(soma - layer.v_threshold)
+            soma = soma - layer.v_threshold * spike.detach()
+            steps.append(spike)
+        return torch.stack(steps)
+
+    x = inputs(low=0.0, high=0.2)  # the parallel soma is exact for currents in [0, V_th): small input and readout
+    current = causal_fft_conv(time_last(x), layer.kernel(T))
+    assert 0 <= current.min() and current.max() < layer.v_threshold
+    same_forward_and_backward(layer, reference, x, [layer.decay_logit, layer.readout, layer.forward_coupling])
+
+
+@pytest.mark.parametrize("variant", ["psu", "ipsu", "rpsu"])
+def test_psu_family_matrix_form_equals_its_recurrence(variant):
+    tau, theta = 2.0, 1.0
+    layer = ParallelSpikingUnit(T, variant, tau=tau, v_threshold=theta).double()
+    lam = 1 - 1 / tau
+
+    def reference(x):  # H = lam H + X / tau; Q = lam (Q + V_th P) (not for ipsu); S = Θ(H - Q - V_th)
+        h = torch.zeros_like(x[0])
+        q = torch.zeros_like(x[0])
+        p = torch.zeros_like(x[0])
+        steps = []
+        for t in range(T):
+            h = lam * h + x[t] / tau
+            if variant != "ipsu":
+                q = lam * (q + theta * p)
+                p = torch.sigmoid(layer.slope * (h - theta))
+            z = h - q - theta
+            soft = torch.sigmoid(layer.slope * z)
+            steps.append((z >= 0).to(z.dtype) + (soft - soft.detach()))
+        return torch.stack(steps)
+
+    same_forward_and_backward(layer, reference, inputs(high=4.0), [layer.slope])
+
+
+def test_mpe_psn_estimate_is_element_wise_and_its_target_is_spikingjelly_lif():
+    layer = MembraneEstimatePSN(C, surrogate.ATan()).double()
+    with torch.no_grad():
+        layer.gamma.uniform_(0.5, 1.5)
+        layer.beta.uniform_(-0.2, 0.2)
+
+    def reference(x):  # every step on its own
+        return torch.stack([layer.surrogate(layer.gamma.view(1, C, 1) * x[t] + layer.beta.view(1, C, 1) - 1.0)
+                            for t in range(T)])
+
+    x = inputs()
+    same_forward_and_backward(layer, reference, x, [layer.gamma, layer.beta])
+    lif = sj_neuron.LIFNode(tau=2.0, detach_reset=True, step_mode="m", v_reset=None).double()
+    spikes = lif(x.detach())
+    assert 0 < spikes.sum() < spikes.numel()
+    assert torch.equal((lif_membrane(x.detach(), 2.0, 1.0) >= 1.0).double(), spikes)
+
+
+def test_mpe_psn_auxiliary_loss_reaches_the_training_loss_only_in_its_epochs():
+    factory = NeuronFactory("mpe_psn", T=T, surrogate=surrogate.ATan(), aux_epochs=150, recipe_epochs=230)
+    layer = factory(C)
+    x = inputs().float().detach()
+    factory.start_epoch(0, 10)
+    layer(x)
+    loss = factory.aux_loss()
+    assert isinstance(loss, torch.Tensor) and loss > 0
+    loss.backward()
+    assert layer.gamma.grad.abs().sum() > 0
+    assert factory.aux_loss() == 0.0  # read once
+    factory.start_epoch(7, 10)  # 7 >= 10 * 150 / 230: over
+    layer(x)
+    assert factory.aux_loss() == 0.0
+    layer.eval()  # stochastic at test time: spikes are Bernoulli draws, a new draw per call
+    torch.manual_seed(0)
+    first = layer(x)
+    assert set(first.unique().tolist()) <= {0.0, 1.0} and not torch.equal(first, layer(x))
