@@ -39,6 +39,21 @@ def write_cifar(root: Path, variant: str, n_train: int, n_test: int, seed: int =
         _pickle(folder / "meta", {"fine_label_names": [f"class{i}" for i in range(100)]})
 
 
+def write_mnist(root: Path, n_train: int, n_test: int, seed: int = 0) -> Path:
+    """MNIST's four IDX files (uncompressed, big-endian headers) under ``root/MNIST/raw/``, as torchvision reads
+    them. Returns the folder."""
+    rng = np.random.default_rng(seed)
+    folder = root / "MNIST" / "raw"
+    folder.mkdir(parents=True, exist_ok=True)
+    for split, n in (("train", n_train), ("t10k", n_test)):
+        images = rng.integers(0, 256, (n, 28, 28), dtype=np.uint8)
+        (folder / f"{split}-images-idx3-ubyte").write_bytes(
+            np.array([0x0803, n, 28, 28], dtype=">i4").tobytes() + images.tobytes())
+        labels = (np.arange(n) % 10).astype(np.uint8)
+        (folder / f"{split}-labels-idx1-ubyte").write_bytes(np.array([0x0801, n], dtype=">i4").tobytes() + labels.tobytes())
+    return folder
+
+
 def _pickle(path: Path, obj: dict) -> None:
     with open(path, "wb") as f:
         pickle.dump(obj, f)

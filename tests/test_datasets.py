@@ -18,9 +18,10 @@ from conftest import results, snnbench
 from snnbench.data import to_time_major
 from snnbench.data.cifar import CIFAR, STATS
 from snnbench.data.cifar10dvs import CIFAR10DVS
+from snnbench.data.mnist import SequentialMNIST, permutation
 from snnbench.data.shd import SHD
 from snnbench.data.source import MissingDataError
-from snnbench.fixtures import CIFAR10_CLASSES, write_cifar, write_cifar10dvs, write_shd
+from snnbench.fixtures import CIFAR10_CLASSES, write_cifar, write_cifar10dvs, write_mnist, write_shd
 
 DVS_INDICES = [0, 1, 100, 101, 102]  # per class: 0, 1 are test (< 100), 100-102 train
 
@@ -32,6 +33,7 @@ def root(tmp_path_factory) -> Path:
     write_cifar(root, "cifar100", n_train=50, n_test=20)
     write_cifar10dvs(root / "cifar10dvs", DVS_INDICES, events_per_sample=3000)
     write_shd(root, n_train=40, n_test=20)
+    write_mnist(root, n_train=30, n_test=10)
     return root
 
 
@@ -60,6 +62,31 @@ def test_sequential_cifar_steps_are_image_columns(root):
     image = CIFAR(T=4, root=root, variant="cifar100", verify_md5=False).load().test[1][0]
     assert torch.equal(seq[7, 1], image[:, :, 7])  # step w of sample n is column w: [W, N, C, H]
     assert y.tolist() == pickle.load(open(root / "cifar-100-python" / "test", "rb"), encoding="latin1")["fine_labels"][:4]
+
+
+def test_sequential_mnist_is_one_pixel_per_step_and_psmnist_one_fixed_permutation_of_it(root):
+    plain = SequentialMNIST(T=784, root=root).load()
+    permuted = SequentialMNIST(T=784, root=root, permuted=True, permutation_seed=0).load()
+    assert (len(plain.train), len(plain.test), plain.step_shape) == (30, 10, (1,))
+    x, y = _first_test_batch(plain)
+    xp, yp = _first_test_batch(permuted)
+    raw = (root / "MNIST" / "raw" / "t10k-images-idx3-ubyte").read_bytes()[16:]
+    image = torch.tensor(list(raw[:784]), dtype=torch.float32) / 255
+    assert torch.allclose(x[0, :, 0], (image - 0.1307) / 0.3081) and y.tolist() == [0, 1, 2, 3]
+    order = permutation(0)
+    assert torch.equal(xp, x[:, order]) and torch.equal(yp, y) and not torch.equal(order, torch.arange(784))
+    assert torch.equal(order, permutation(0)) and not torch.equal(order, permutation(1))
+    assert to_time_major(x, plain.encoding, plain.T).shape == (784, 4, 1)
+
+
+def test_pixel_cifar10_steps_are_pixels_row_by_row(root):
+    bundle = CIFAR(T=1024, root=root, variant="cifar10", pixels=True, verify_md5=False, flip=False,
+                   trivial_augment=False, random_erasing=0, mixup_alpha=0, cutmix_alpha=0).load()
+    x, _ = _first_test_batch(bundle)
+    seq = to_time_major(x, bundle.encoding, bundle.T)
+    image = CIFAR(T=4, root=root, variant="cifar10", verify_md5=False).load().test[2][0]
+    assert seq.shape == (1024, 4, 3) and bundle.step_shape == (3,)
+    assert torch.equal(seq[5 * 32 + 7, 2], image[:, 5, 7])  # step t is pixel (row t // 32, column t % 32)
 
 
 def test_cifar_train_batches_are_mixed(root):
@@ -131,7 +158,8 @@ def test_stale_spikingjelly_marker_is_cleaned_up(root, tmp_path, caplog):
     lambda r: CIFAR(T=32, root=r, variant="cifar100", sequential=True),
     lambda r: CIFAR10DVS(T=10, root=r),
     lambda r: SHD(T=100, root=r),
-], ids=["cifar10", "seq_cifar100", "cifar10dvs", "shd"])
+    lambda r: SequentialMNIST(T=784, root=r, permuted=True),
+], ids=["cifar10", "seq_cifar100", "cifar10dvs", "shd", "psmnist"])
 def test_missing_data_names_what_to_place_where(tmp_path, source):
     start = time.monotonic()
     with pytest.raises(MissingDataError) as err:
@@ -159,8 +187,12 @@ def test_one_epoch_on_each_paper_dataset_through_the_command_line(root, tmp_path
     assert cifar.returncode == 0, cifar.stderr
     events = snnbench("train", "-m", "dataset=cifar10dvs,shd", "T=4", *common, runs_dir=runs)
     assert events.returncode == 0, events.stderr
+    for pixels in (("dataset=smnist,psmnist",), ("dataset=pixel_cifar10", "++dataset.build.verify_md5=false")):
+        proc = snnbench("train", "-m", *pixels, "neuron=sliding_psn", *common, runs_dir=runs)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
     records = results(runs)
-    assert sorted(r["dataset"] for r in records) == ["cifar10", "cifar100", "cifar10dvs", "seq_cifar10", "seq_cifar100", "shd"]
+    assert sorted(r["dataset"] for r in records) == ["cifar10", "cifar100", "cifar10dvs", "pixel_cifar10", "psmnist",
+                                                     "seq_cifar10", "seq_cifar100", "shd", "smnist"]
     assert all(r["status"] == "done" for r in records)
 
 

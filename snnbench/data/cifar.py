@@ -8,6 +8,7 @@ dataset        encoding   sample                          T
 =============  =========  ==============================  ==============================
 cifar10/100    static     [3, 32, 32], repeated over T     default 4
 seq_cifar10/100 sequence  [32 (columns = steps), 3, 32]    32: batch [N,C,H,W] -> [W,N,C,H]
+pixel_cifar10  sequence   [1024 (pixels = steps), 3]       1024: row by row, 3 channels per step
 =============  =========  ==============================  ==============================
 
 Train augmentation (the PSN paper's, each switchable): horizontal flip (for sequences it reverses time),
@@ -57,14 +58,16 @@ def _presence_checked(cls: type[datasets.CIFAR10]) -> type[datasets.CIFAR10]:
 class BatchTransform:
     """Collate a batch, then apply Mixup/CutMix (train) and the image-to-sequence layout."""
 
-    def __init__(self, mix: v2.Transform | None, sequential: bool) -> None:
-        self.mix, self.sequential = mix, sequential
+    def __init__(self, mix: v2.Transform | None, sequential: bool, pixels: bool = False) -> None:
+        self.mix, self.sequential, self.pixels = mix, sequential, pixels
 
     def __call__(self, batch: list) -> tuple[torch.Tensor, torch.Tensor]:
         x, y = default_collate(batch)
         if self.mix is not None:
             x, y = self.mix(x, y)
-        if self.sequential:
+        if self.pixels:
+            x = x.flatten(2).transpose(1, 2)  # [N, C, H, W] -> [N, H*W, C]: one pixel per step, row by row
+        elif self.sequential:
             x = x.permute(0, 3, 1, 2)  # [N, C, H, W] -> [N, W, C, H]: one column per time step
         return x, y
 
@@ -75,20 +78,22 @@ class CIFAR(DataSource):
     def __init__(self, T: int, root: str, variant: Variant = "cifar10", sequential: bool = False,
                  download: bool = True, verify_md5: bool = True, flip: bool = True, trivial_augment: bool = True,
                  random_erasing: float = 0.1, mixup_alpha: float = 0.2, cutmix_alpha: float = 1.0,
-                 interpolation: str = "bilinear") -> None:
+                 interpolation: str = "bilinear", pixels: bool = False) -> None:
         if interpolation not in INTERPOLATIONS:
             raise ConfigError(f"dataset.build.interpolation={interpolation!r}; choose one of {', '.join(INTERPOLATIONS)}")
         if variant not in CLASSES:
             raise ConfigError(f"unknown CIFAR variant '{variant}'; choose cifar10 or cifar100")
-        if sequential and T != 32:
+        if pixels and T != 1024:
+            raise ConfigError(f"pixel {variant} has exactly 1024 time steps (pixels); got T={T}, remove the T override")
+        if sequential and not pixels and T != 32:
             raise ConfigError(f"sequential {variant} has exactly 32 time steps (image columns); got T={T}, remove the T override")
-        self.T, self.root, self.variant, self.sequential = T, Path(root), variant, sequential
+        self.T, self.root, self.variant, self.sequential, self.pixels = T, Path(root), variant, sequential or pixels, pixels
         self.download, self.verify_md5 = download, verify_md5
         self.flip, self.trivial_augment, self.random_erasing = flip, trivial_augment, random_erasing
         self.mixup_alpha, self.cutmix_alpha = mixup_alpha, cutmix_alpha
         self.interpolation = INTERPOLATIONS[interpolation]
         self.cls = CLASSES[variant] if verify_md5 else _presence_checked(CLASSES[variant])
-        self.step_shape = (3, 32) if sequential else (3, 32, 32)
+        self.step_shape = (3,) if pixels else (3, 32) if sequential else (3, 32, 32)
         self.num_classes = 10 if variant == "cifar10" else 100
 
     @property
@@ -143,6 +148,6 @@ class CIFAR(DataSource):
             train=train, test=test, num_classes=num_classes,
             step_shape=self.step_shape, T=self.T,
             encoding="sequence" if self.sequential else "static",
-            collate_train=BatchTransform(mix, self.sequential),
-            collate_test=BatchTransform(None, self.sequential),
+            collate_train=BatchTransform(mix, self.sequential, self.pixels),
+            collate_test=BatchTransform(None, self.sequential, self.pixels),
         )
