@@ -128,6 +128,8 @@ def test_an_overridden_recipe_records_the_override(data_root, tmp_path):
 @pytest.mark.parametrize("script,runs,table", [
     ("sweep_seq_cifar", 48, "seq_cifar"), ("sweep_order_k", 64, "order_k"), ("sweep_cifar10", 3, "cifar10"),
     ("sweep_cifar10dvs", 9, "cifar10dvs"), ("sweep_shd", 30, "shd"), ("sweep_digits", 30, "digits"),
+    ("sweep_xue_seq_cifar", 48, "xue_seq_cifar"), ("sweep_xue_order_k", 7, "xue_order_k"),
+    ("sweep_prf_long_sequences", 54, "prf_long_sequences"), ("sweep_clif_cifar10dvs", 9, "clif_cifar10dvs"),
 ])
 def test_table_scripts_dry_run_lists_their_runs(tmp_path, script, runs, table):
     import subprocess
@@ -139,3 +141,20 @@ def test_table_scripts_dry_run_lists_their_runs(tmp_path, script, runs, table):
     assert proc.returncode == 0, proc.stderr
     assert f"table '{table}': {runs} runs" in proc.stdout and "rough time" in proc.stdout
     assert "snnbench train -m" in proc.stdout and not (tmp_path / "runs").exists()
+
+
+@pytest.mark.parametrize("recipe,neuron,expected", [
+    ("xue2025/seq_cifar10", "cpsn", {"optim.name": "adamw", "optim.lr": 0.001, "neuron.k": 16, "T": 32}),
+    ("xue2025/seq_cifar100", "pmsn", {"optim.name": "adamw", "dataset.name": "seq_cifar100", "trainer.epochs": 256}),
+    ("prf2024/smnist", "prf", {"T": 784, "model.depth": 3, "model.hidden": 128, "optim.lr": 0.005}),
+    ("prf2024/psmnist", "lif", {"dataset.build.permuted": True, "optim.weight_decay": 0.05, "trainer.epochs": 200}),
+    ("prf2024/pixel_cifar10", "pmsn", {"T": 1024, "model.depth": 6, "model.hidden": 512, "trainer.batch_size": 64}),
+    ("clif2024/cifar10dvs", "sliding_psn", {"T": 10, "neuron.k": 2, "neuron.exp_init": True}),
+])
+def test_successor_recipes_compose_with_their_sources_settings(compose_cfg, recipe, neuron, expected):
+    from omegaconf import OmegaConf
+
+    cfg = compose_cfg([f"experiment={recipe}", f"neuron={neuron}"])
+    assert cfg.recipe == recipe
+    for key, value in expected.items():
+        assert OmegaConf.select(cfg, key) == value, key

@@ -75,16 +75,16 @@ def test_cpsn_dilation_cycles_layer_by_layer():
 def test_prf_fft_convolution_equals_the_complex_recurrence():
     layer = ParallelResonateFire(C, surrogate.ATan(), dt_min=0.1, dt_max=0.5).double()
 
-    def reference(x):  # U[t] = lambda U[t-1] + X[t], complex; S = Θ(Re U - V_th)
+    def reference(x):  # U[t] = lambda U[t-1] + dt X[t], complex; S = Θ(Re U - V_th)
         lam = layer.decay().view(1, C, 1)
         u = torch.zeros(N, C, 2, dtype=torch.complex128)
         steps = []
         for t in range(T):
-            u = lam * u + x[t]
+            u = lam * u + layer.log_dt.exp().view(1, C, 1) * x[t]
             steps.append(layer.surrogate(u.real - layer.v_threshold))
         return torch.stack(steps)
 
-    same_forward_and_backward(layer, reference, inputs(), [layer.log_dt, layer.omega])
+    same_forward_and_backward(layer, reference, inputs(low=0.0, high=6.0), [layer.log_dt, layer.omega])
 
 
 def test_pmsn_kernel_and_parallel_soma_equal_the_compartment_recurrence_and_an_if_neuron():

@@ -119,3 +119,14 @@ def test_rows_without_a_paper_run_are_labelled(tmp_path, spec, extensions):
     lines = [line for line in text.splitlines() if line.startswith("|") and "---" not in line][1:]
     labelled = [line.split("|")[1].split("(")[0].strip() for line in lines if "snnbench extension, no paper run" in line]
     assert labelled == extensions and len(lines) == len(extensions) + 1
+
+
+@pytest.mark.parametrize("spec,source,cells", [
+    ("xue_seq_cifar", "Xue, Fang et al., NeurIPS 2025", 16), ("xue_order_k", "Xue, Fang et al., NeurIPS 2025", 7),
+    ("prf_long_sequences", "Huang et al., arXiv 2410.03530", 18), ("clif_cifar10dvs", "Huang et al., ICML 2024", 3),
+])
+def test_successor_tables_without_runs_show_their_papers_numbers_and_every_cell_missing(tmp_path, spec, source, cells):
+    text = table(tmp_path / "nothing", spec)
+    assert f"paper: the numbers reported by {source}" in text and f"{cells} cells missing" in text
+    body = [line.split("|")[2:-1] for line in text.splitlines() if line.startswith("| ") and " paper" not in line]
+    assert sum(cell.strip() == "missing" for row in body for cell in row) == cells

@@ -13,13 +13,13 @@ def parallel_integrate_and_fire(current: torch.Tensor, v_threshold: float, surro
     r"""An integrate-and-fire soma with soft reset, for every step at once (time is the last axis).
 
     With :math:`Q[t] = \sum_{j \le t} I[j]` and :math:`m[t] = \max_{j \le t} \lfloor Q[j] / V_{th} \rfloor`
-    (spikes so far), :math:`S[t] = \Theta(Q[t] - V_{th} (m[t-1] + 1))`. For inputs in :math:`[0, V_{th})` this
+    (spikes so far, never below 0), :math:`S[t] = \Theta(Q[t] - V_{th} (m[t-1] + 1))`. For inputs in :math:`[0, V_{th})` this
     equals the step-by-step soma :math:`V[t] = V[t-1] + I[t] - V_{th} S[t-1]`, :math:`S[t] = \Theta(V[t] - V_{th})`
     exactly, spikes and surrogate gradients alike (the reset is detached); outside that range it is the
     definition (at most one spike per step, never a negative count).
     """
     charge = current.cumsum(-1)
-    fired = torch.floor(charge.detach() / v_threshold).cummax(-1).values
+    fired = torch.floor(charge.detach() / v_threshold).clamp(min=0).cummax(-1).values
     before = torch.cat([torch.zeros_like(fired[..., :1]), fired[..., :-1]], dim=-1)
     return surrogate(charge - v_threshold * (before + 1))
 
@@ -32,7 +32,7 @@ class ParallelMultiCompartment(nn.Module):
 
     per channel c, with :math:`A_c` tridiagonal: decays :math:`\sigma(a_i)` on the diagonal, learnable
     couplings between neighbouring compartments off it (the input enters compartment 0, the soma reads all
-    through :math:`\mathbf{c}_c`, started at all ones). Unrolled, :math:`I = K * X` with the kernel
+    through :math:`\mathbf{c}_c`, started at 1/n each). Unrolled, :math:`I = K * X` with the kernel
     :math:`K[t] = \mathbf{c}^\top A^t \mathbf{e}_0` (powers by doubling, :math:`O(\log T)` matrix products),
     applied by FFT. The soma is :func:`parallel_integrate_and_fire`. The parametrisation of A is our reading
     of the paper's coupled compartments, not a copy of its code.
@@ -42,10 +42,10 @@ class ParallelMultiCompartment(nn.Module):
         super().__init__()
         n = compartments
         self.v_threshold = v_threshold
-        self.decay_logit = nn.Parameter(torch.linspace(0.0, 3.0, n).repeat(channels, 1))  # sigmoid 0.5 .. 0.95
+        self.decay_logit = nn.Parameter(torch.linspace(-1.0, 2.0, n).repeat(channels, 1))  # sigmoid 0.27 .. 0.88
         self.forward_coupling = nn.Parameter(torch.full((channels, max(n - 1, 0)), 0.5))
         self.backward_coupling = nn.Parameter(torch.zeros(channels, max(n - 1, 0)))
-        self.readout = nn.Parameter(torch.ones(channels, n))
+        self.readout = nn.Parameter(torch.full((channels, n), 1.0 / n))
         self.surrogate = surrogate
 
     def transition(self) -> torch.Tensor:
