@@ -84,8 +84,9 @@ def psn_bound(T: int, N: int, device: torch.device, train: bool) -> Callable[[],
 
 
 def neuron_call(module: torch.nn.Module, T: int, N: int, device: torch.device, train: bool) -> Callable[[], None]:
-    x = torch.randn(T, N, device=device, requires_grad=train)
-    grad = torch.ones(T, N, device=device)
+    """N neurons of one channel each, ``[T, N, 1]``: the layout every neuron takes (per-channel ones too)."""
+    x = torch.randn(T, N, 1, device=device, requires_grad=train)
+    grad = torch.ones(T, N, 1, device=device)
 
     def infer() -> None:
         with torch.no_grad():
