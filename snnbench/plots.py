@@ -129,6 +129,8 @@ def pareto(done: pd.DataFrame, out: Path) -> list[Path]:
                     yerr=0 if pd.isna(row[("acc", "std")]) else row[("acc", "std")], marker=marker, linestyle="none",
                     color=GREYS[i % len(GREYS)], capsize=3,
                     label=f"{neuron} (n={int(row[('acc', 'count')])})")
+        ax.annotate(neuron, (row[("energy_uj_per_sample", "mean")], row[("acc", "mean")]), fontsize=7,
+                    xytext=(4, 4), textcoords="offset points")  # markers repeat past 8 neurons: name each point
     means = points.xs("mean", axis=1, level=1).sort_values(["energy_uj_per_sample", "acc"], ascending=[True, False])
     front = means[means["acc"] >= means["acc"].cummax()]  # nobody cheaper is as accurate
     ax.plot(front["energy_uj_per_sample"], front["acc"], color="0.6", linestyle=":", zorder=0, label="front")

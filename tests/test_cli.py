@@ -21,7 +21,7 @@ def test_version_names_snnbench_and_its_main_libraries(tmp_path):
 
 @pytest.mark.parametrize("args,choices", [
     (["data", "check", "dataset=cifar11"], "cifar10, cifar100, cifar10dvs, digits"),
-    (["info", "neuron=nope"], "clif, glif, glif_soft, if, klif"),
+    (["info", "neuron=nope"], "clif, cpsn, glif, glif_soft, if, ipsu, klif"),
 ])
 def test_unknown_choice_is_one_line_listing_the_choices(tmp_path, args, choices):
     proc = snnbench(*args, runs_dir=tmp_path)

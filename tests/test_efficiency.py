@@ -69,3 +69,18 @@ def test_synops_agree_with_neurobench_on_a_small_lif_network():
     assert ours["synops_per_sample"] > 0 and ours["macs_per_sample"] == 0
     assert ours["synops_per_sample"] == pytest.approx(theirs["SynapticOperations"]["Effective_ACs"])
     assert neurobench.__version__.startswith("2.")
+
+
+def test_counting_every_epoch_writes_the_counts_into_each_epochs_metrics(tmp_path):
+    import json
+
+    from conftest import results, snnbench
+
+    runs = tmp_path / "runs"
+    proc = snnbench("train", "neuron=lif", "trainer.epochs=2", "efficiency.every_epoch=true", "efficiency.batches=1",
+                    runs_dir=runs)
+    assert proc.returncode == 0, proc.stderr
+    (record,) = results(runs)
+    rows = [json.loads(line) for line in next(runs.rglob("metrics.jsonl")).read_text().splitlines()]
+    assert len(rows) == 2 and all(row["synops_per_sample"] > 0 and row["counted_samples"] == 256 for row in rows)
+    assert record["synops_per_sample"] == rows[-1]["synops_per_sample"]  # the same network, the same batch

@@ -28,12 +28,16 @@ def test_every_registered_neuron_has_its_config_and_the_papers_are_there():
         assert node.get("neuron", node)["name"] == path.stem
 
 
+INPUT_GAIN = {"prf": 30.0}  # PRF scales its input by its step size dt in [0.001, 0.1] (the official init)
+
+
 @pytest.mark.parametrize("name", ALL)
 @pytest.mark.parametrize("shape", [(8, 5, 6), (8, 3, 4, 5), (8, 2, 3, 4, 4)], ids=["fc", "conv1d", "conv2d"])
 def test_neuron_spikes_and_passes_gradient(name, shape):
     torch.manual_seed(0)
     layer = NeuronFactory(name=name, T=8, surrogate=surrogate.ATan(alpha=2.0))(channels=shape[2])
-    x = (torch.randn(shape) * 2 + 0.5).requires_grad_()
+    gain = INPUT_GAIN.get(name, 1.0)
+    x = ((torch.randn(shape) * 2 + 0.5) * gain).requires_grad_()
     spikes = layer(x)
     assert spikes.shape == x.shape
     assert set(spikes.unique().tolist()) <= {0.0, 1.0}

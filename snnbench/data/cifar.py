@@ -105,18 +105,17 @@ class CIFAR(DataSource):
         return [FileCheck(self.folder / n, (self.folder / n).is_file(), f"{self.variant} batch") for n in names]
 
     def _missing(self, reason: str) -> MissingDataError:
-        missing = [c.path.name for c in self.check() if not c.present]
         return MissingDataError(
             f"{self.variant} is not usable in {self.folder} ({reason}). "
-            f"Missing: {', '.join(missing) or 'none (a file is corrupt: delete the folder)'}. "
+            f"Missing: {', '.join(self.missing()) or 'none (a file is corrupt: delete the folder)'}. "
             f"Download {URLS[self.variant]} and extract it into {self.root} "
             f"(or run online with dataset.build.download=true)"
         )
 
     def _dataset(self, train: bool, transform: v2.Transform) -> datasets.CIFAR10:
-        download = self.download and not all(c.present for c in self.check())
         try:
-            return self.cls(str(self.root), train=train, transform=transform, download=download)
+            return self.cls(str(self.root), train=train, transform=transform,
+                            download=self.download and bool(self.missing()))
         except (URLError, OSError) as err:
             raise self._missing(f"download failed: {err}") from None
         except RuntimeError as err:

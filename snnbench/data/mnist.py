@@ -63,14 +63,12 @@ class SequentialMNIST(DataSource):
         return [FileCheck(self.folder / name, (self.folder / name).is_file(), "MNIST IDX file") for name in FILES]
 
     def _split(self, train: bool) -> datasets.MNIST:
-        download = self.download and not all(c.present for c in self.check())
         try:
-            return datasets.MNIST(str(self.root), train=train, download=download)
+            return datasets.MNIST(str(self.root), train=train, download=self.download and bool(self.missing()))
         except (URLError, OSError, RuntimeError, ValueError) as err:
-            missing = [c.path.name for c in self.check() if not c.present]
             raise MissingDataError(
                 f"MNIST is not usable in {self.folder} ({str(err).splitlines()[0]}). Missing: "
-                f"{', '.join(missing) or 'none (a file is corrupt: delete the folder)'}. Download the four .gz files from "
+                f"{', '.join(self.missing()) or 'none (a file is corrupt: delete the folder)'}. Download the four .gz files from "
                 f"{URL} and extract them (uncompressed IDX files) into {self.folder}, or run online with "
                 f"dataset.build.download=true"
             ) from None

@@ -37,6 +37,10 @@ class DataSource(ABC):
         """What this dataset needs on disk and what of it is present; nothing for embedded data."""
         return []
 
+    def missing(self) -> list[str]:
+        """The names of the files :meth:`check` finds absent."""
+        return [c.path.name for c in self.check() if not c.present]
+
     def prepare(self) -> None:
         """One-off work (download, event-to-frame conversion), done by loading once; cheap when in place."""
         self.load()
