@@ -243,10 +243,12 @@ def build_table(spec: dict[str, Any], records: pd.DataFrame, spec_dir: Path, ext
                  paper_source=paper_source)
 
 
-def _number(value: float, percent: bool) -> str:
+def _number(value: float, percent: bool, scale: float | None = None) -> str:
+    """Percent with 2 decimals; other metrics with 4, or as whole numbers where ``scale`` (default: the value
+    itself, e.g. a mean whose std is printed) reaches 1000."""
     if percent:
         return f"{value:.2f}"
-    return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.4f}"
+    return f"{value:,.0f}" if abs(value if scale is None else scale) >= 1000 else f"{value:.4f}"
 
 
 def _cell_text(cell: Cell | None, percent: bool) -> str:
@@ -254,7 +256,7 @@ def _cell_text(cell: Cell | None, percent: bool) -> str:
         return MISSING
     text = _number(cell.mean, percent)
     if cell.std is not None:
-        text += f" ± {_number(cell.std, percent)}"
+        text += f" ± {_number(cell.std, percent, scale=cell.mean)}"
     return text + f" (n={cell.n})"
 
 
