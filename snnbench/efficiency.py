@@ -21,6 +21,7 @@ network is reset after every counted forward.
 
 from __future__ import annotations
 
+import itertools
 import resource
 import sys
 from collections.abc import Iterable
@@ -50,17 +51,25 @@ def _per_layer(counts: dict[str, dict[Any, int]], samples: int) -> dict[str, flo
 
 
 @torch.no_grad()
-def count_operations(model: nn.Module, batches: Iterable[tuple[torch.Tensor, torch.Tensor]], device: torch.device,
-                     encoding: str, T: int, pj_per_ac: float, pj_per_mac: float) -> dict[str, Any]:
-    """SynOps, MACs and energy per sample of ``model`` on ``batches`` (in fp32, in eval mode), total and per layer."""
+def count_operations(model: nn.Module, loader: Iterable[tuple[torch.Tensor, torch.Tensor]], batches: int,
+                     device: torch.device, encoding: str, T: int, pj_per_ac: float,
+                     pj_per_mac: float) -> dict[str, Any]:
+    """SynOps, MACs and energy per sample of ``model`` on the first ``batches`` of ``loader`` (in fp32, in eval
+    mode), total and per layer.
+
+    The random number generators are left as they were (a DataLoader draws a seed when iterated, a stochastic
+    neuron such as MPE-PSN draws at test time): counting must not change what a run computes after it
+    (``efficiency.every_epoch``).
+    """
     synops, macs = SynOpCounter(), MACCounter()
     macs.rules.pop(aten.native_batch_norm.default, None)  # folds into the previous layer at inference
     was_training = model.training
     model.eval()
     samples = 0
     try:
-        with DispatchCounterMode([synops, macs]):
-            for x, y in batches:
+        with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []), \
+                DispatchCounterMode([synops, macs]):
+            for x, y in itertools.islice(loader, batches):
                 model(to_time_major(x.to(device), encoding, T))
                 functional.reset_net(model)
                 samples += len(y)

@@ -14,7 +14,6 @@ import os
 import platform
 import random
 import sys
-import itertools
 import time
 import traceback
 from datetime import datetime, timezone
@@ -34,9 +33,9 @@ from torch.utils.data import DataLoader, DistributedSampler
 from torch.utils.tensorboard import SummaryWriter
 from tqdm import tqdm
 
+from snnbench import efficiency
 from snnbench.build import build_experiment, count_parameters, instantiate_checked
 from snnbench.data import to_time_major
-from snnbench import efficiency
 from snnbench.distributed import Dist, process_group, share_decision, sum_across
 from snnbench.errors import ConfigError
 from snnbench.locks import RunLock
@@ -244,8 +243,8 @@ def _count(cfg: DictConfig, model: nn.Module, test_loader: DataLoader, device: t
     if cfg.efficiency.batches < 1:
         return {}
     start = time.perf_counter()
-    counts = efficiency.count_operations(model, itertools.islice(test_loader, cfg.efficiency.batches), device,
-                                         data.encoding, data.T, cfg.efficiency.pj_per_ac, cfg.efficiency.pj_per_mac)
+    counts = efficiency.count_operations(model, test_loader, cfg.efficiency.batches, device, data.encoding, data.T,
+                                         cfg.efficiency.pj_per_ac, cfg.efficiency.pj_per_mac)
     return counts | {"efficiency_s": time.perf_counter() - start}
 
 

@@ -25,7 +25,7 @@ def test_synops_and_macs_of_a_two_layer_network_match_a_hand_count():
     # sample 0: every input 0.7, so each hidden neuron gets 6 * 0.7 * 0.5 = 2.1 >= 1 and spikes at both steps;
     # sample 1: every input 0.1, 0.3 per step, 0.6 after two: silent. Batch-first [N, T, 6], T = 2.
     x = torch.stack([torch.full((2, 6), 0.7), torch.full((2, 6), 0.1)])
-    counts = count_operations(two_layer_net(), [(x, torch.zeros(2))], torch.device("cpu"), "sequence", 2,
+    counts = count_operations(two_layer_net(), [(x, torch.zeros(2))], 1, torch.device("cpu"), "sequence", 2,
                               pj_per_ac=0.9, pj_per_mac=4.6)
     macs = 2 * 2 * 6 * 4 / 2      # layer 1: T x N x in x out multiply-accumulates on analog input, per sample
     synops = 4 * 2 * 3 / 2        # layer 2: 4 neurons x 2 steps of spikes (sample 0 only) x fan-out 3, per sample
@@ -64,7 +64,7 @@ def test_synops_agree_with_neurobench_on_a_small_lif_network():
 
     spikes = (torch.rand(24, 10, 20) < 0.3).float()  # binary input: every linear layer is spike-driven
     data = DataLoader(TensorDataset(spikes, torch.zeros(24, dtype=torch.long)), batch_size=8)
-    ours = count_operations(net, data, torch.device("cpu"), "sequence", 10, pj_per_ac=0.9, pj_per_mac=4.6)
+    ours = count_operations(net, data, len(data), torch.device("cpu"), "sequence", 10, pj_per_ac=0.9, pj_per_mac=4.6)
     theirs = Benchmark(TorchModel(BatchFirst()), data, [], [], [[], [SynapticOperations]]).run(quiet=True)
     assert ours["synops_per_sample"] > 0 and ours["macs_per_sample"] == 0
     assert ours["synops_per_sample"] == pytest.approx(theirs["SynapticOperations"]["Effective_ACs"])
@@ -84,3 +84,16 @@ def test_counting_every_epoch_writes_the_counts_into_each_epochs_metrics(tmp_pat
     rows = [json.loads(line) for line in next(runs.rglob("metrics.jsonl")).read_text().splitlines()]
     assert len(rows) == 2 and all(row["synops_per_sample"] > 0 and row["counted_samples"] == 256 for row in rows)
     assert record["synops_per_sample"] == rows[-1]["synops_per_sample"]  # the same network, the same batch
+
+
+def test_counting_every_epoch_leaves_a_stochastic_neurons_training_unchanged(tmp_path):
+    from conftest import metrics, results, snnbench
+
+    runs = {flag: tmp_path / flag for flag in ("true", "false")}
+    for flag, folder in runs.items():  # MPE-PSN draws Bernoulli spikes in evaluation, and so while counting
+        proc = snnbench("train", "neuron=mpe_psn", "trainer.epochs=3", f"efficiency.every_epoch={flag}",
+                        runs_dir=folder)
+        assert proc.returncode == 0, proc.stderr
+    first, second = (metrics(next(folder.rglob("metrics.jsonl")).parent) for folder in runs.values())
+    assert first == second
+    assert results(runs["true"])[0]["best_test_acc"] == results(runs["false"])[0]["best_test_acc"]
