@@ -48,7 +48,6 @@ class ParallelSpikingUnit(nn.Module):
         self.T, self.variant, self.v_threshold = T, variant, v_threshold
         gamma, lam = lif_matrices(T, tau)
         self.integration = nn.Parameter(gamma)
-        self.register_buffer("causal", torch.tril(torch.ones(T, T)))
         self.slope = nn.Parameter(torch.tensor(float(slope)))
         if variant == "rpsu":
             self.reset = nn.Parameter(v_threshold * lam)
@@ -57,7 +56,7 @@ class ParallelSpikingUnit(nn.Module):
 
     def forward(self, x_seq: torch.Tensor) -> torch.Tensor:
         flat = x_seq.flatten(1)
-        h = (self.integration * self.causal) @ flat
+        h = torch.tril(self.integration) @ flat
         if self.variant != "ipsu":
             probability = torch.sigmoid(self.slope * (h - self.v_threshold))
             h = h - torch.tril(self.reset, diagonal=-1) @ probability
