@@ -23,7 +23,7 @@ from torch.utils.data import DataLoader
 from torchvision.transforms import v2
 
 from snnbench.data.cifar10dvs import CIFAR10DVS
-from snnbench.fixtures import write_cifar10dvs
+from snnbench.data.fixtures import write_cifar10dvs
 
 
 def samples_per_second(dataset, workers: int, batch_size: int = 32) -> tuple[float, int]:

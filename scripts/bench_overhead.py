@@ -24,11 +24,13 @@ from hydra import compose, initialize_config_module
 from spikingjelly.activation_based import functional
 from torch.utils.data import DataLoader
 
-from snnbench.build import build_experiment, instantiate_checked
+from snnbench.experiment import build_experiment, instantiate_checked
 from snnbench.data import to_time_major
-from snnbench.fixtures import write_cifar, write_cifar10dvs
-from snnbench.threads import resolve_threads
-from snnbench.train import seed_everything, train
+from snnbench.data.fixtures import write_cifar, write_cifar10dvs
+from snnbench.train.resources import resolve_threads
+from snnbench.neurons.contract import start_epoch
+from snnbench.train.loop import train
+from snnbench.train.random_state import seed_everything
 
 CASES = {  # name: overrides (data_root is added)
     "quick_start": [],
@@ -73,7 +75,7 @@ def bare_seconds(overrides: list[str], epochs: int) -> float:
                                   drop_last=cfg.trainer.drop_last, collate_fn=data.collate_train)
         test_loader = DataLoader(data.test, batch_size=cfg.trainer.eval_batch_size, collate_fn=data.collate_test)
         for epoch in range(epochs):
-            experiment.neuron.start_epoch(epoch, epochs)
+            start_epoch(model, epoch, epochs)
             model.train()
             for x, y in train_loader:
                 loss = criterion(model(to_time_major(x, data.encoding, data.T)), y)

@@ -23,7 +23,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from snnbench.data.cifar import CIFAR
-from snnbench.fixtures import write_cifar
+from snnbench.data.fixtures import write_cifar
 
 RECIPE = ["experiment=psn_paper/seq_cifar10", "dataset.build.verify_md5=false"]
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """The embedded-digits comparison behind the README's example table: 10 neurons x 3 seeds on seq_digits."""
 
-from snnbench.sweeps import Sweep
+from snnbench.table_sweep import Sweep
 
 NEURONS = "if,lif,plif,klif,glif,clif,lif_noreset,psn,masked_psn,sliding_psn"
 SWEEP = Sweep("digits", [["dataset=seq_digits", f"neuron={NEURONS}", "seed=0,1,2"]], hours_per_run=0.005,

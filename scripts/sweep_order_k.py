@@ -4,7 +4,7 @@
 The paper's figure has one run per point; pass seed=0,1,2 for more seeds (64 runs per seed).
 """
 
-from snnbench.sweeps import Sweep
+from snnbench.table_sweep import Sweep
 
 ORDERS = ",".join(str(k) for k in range(1, 33))
 SWEEP = Sweep("order_k", [["experiment=psn_paper/order_k", "neuron=masked_psn,sliding_psn", f"neuron.k={ORDERS}",

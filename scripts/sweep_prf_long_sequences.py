@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """The PRF paper's Table 2: sMNIST, psMNIST and pixel CIFAR-10 for PRF, PMSN, the PSN family and LIF, 3 seeds."""
 
-from snnbench.sweeps import Sweep
+from snnbench.table_sweep import Sweep
 
 NEURONS = "prf,pmsn,psn,masked_psn,sliding_psn,lif"
 SWEEP = Sweep("prf_long_sequences", [[f"experiment=prf2024/{d}", f"neuron={NEURONS}", "seed=0,1,2"]

@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """The PSN paper's sequential CIFAR-10/100 neuron comparison: 8 neurons x 2 datasets x 3 seeds."""
 
-from snnbench.sweeps import Sweep
+from snnbench.table_sweep import Sweep
 
 NEURONS = "psn,sliding_psn,masked_psn,glif,plif,klif,lif,lif_noreset"
 SWEEP = Sweep("seq_cifar", [[f"experiment=psn_paper/{d}", f"neuron={NEURONS}", "seed=0,1,2"]

@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """A new comparison (no paper column): every neuron on SHD, T 100, AdamW, 100 epochs, 3 seeds."""
 
-from snnbench.sweeps import Sweep
+from snnbench.table_sweep import Sweep
 
 NEURONS = "psn,sliding_psn,masked_psn,glif,plif,klif,clif,lif,lif_noreset,if"
 SWEEP = Sweep("shd", [["dataset=shd", f"neuron={NEURONS}", "optim=adamw", "trainer.epochs=100",

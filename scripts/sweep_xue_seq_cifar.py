@@ -2,7 +2,7 @@
 """The CPSN paper's Table 3 on sequential CIFAR-10/100: CPSN and PMSN in its recipe, the PSN paper's neurons
 in theirs (the runs are shared with scripts/sweep_seq_cifar.py: finished ones are skipped). 3 seeds."""
 
-from snnbench.sweeps import Sweep
+from snnbench.table_sweep import Sweep
 
 DATASETS = ("seq_cifar10", "seq_cifar100")
 SWEEP = Sweep("xue_seq_cifar",

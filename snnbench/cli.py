@@ -1,41 +1,22 @@
-"""``snnbench <command> ...``: a thin front that hands each command's arguments to its handler.
-
-``snnbench train`` passes its arguments to Hydra unchanged, so ``-m``, ``--cfg job``, ``--help``
-and ``--config-dir`` work as in any Hydra app.
-"""
+"""``snnbench <command> ...``: argparse picks the command; each command parses its own arguments where it lives
+(``snnbench train`` hands them to Hydra unchanged, so ``-m``, ``--cfg job`` and ``--help`` work as in any Hydra
+app). The command line is passed explicitly; commands that only read records import neither torch nor Hydra."""
 
 from __future__ import annotations
 
+import argparse
 import sys
 from importlib.metadata import PackageNotFoundError, version
 from typing import Callable
 
 from snnbench.errors import ConfigError
 
-USAGE = """usage: snnbench <command> [args]
-
-commands:
-  train   train one config, or a sweep with -m (Hydra overrides: neuron=psn dataset=seq_digits seed=1 ...)
-          `snnbench train --help` lists the config groups and their choices
-  info    `info [overrides]`: print the network a config builds and its parameter count, without data or training
-  data    `data check dataset=X [overrides]`: what is on disk and what is missing;
-          `data prepare dataset=X T=..`: the one-off download and event-to-frame conversion
-  table   `table SPEC [--runs DIR] [--format md|latex|csv] [--metric M]`: a paper table from run records, with
-          the paper's numbers; --metric energy_uj_per_sample (synops_per_sample, params, ...) tabulates efficiency
-  plot    `plot curves|order-k|firing|pareto [--runs DIR]`: learning curves, order-k ablation, firing-rate bars,
-          accuracy against energy
-  status  `status [--runs DIR] [--group dataset|neuron|sweep]`: done, failed, running and stale runs
-  speed   time neurons (inference, training) over T and N; ratio tables t_LIF / t_X and a figure
-  new     `new neuron|dataset NAME [--dir DIR]`: a working skeleton of your own neuron or dataset, YAML and test
-
-  --version  the versions of snnbench, torch, SpikingJelly and Hydra (paste it into bug reports)
-  info, data and train take --config-dir DIR: a folder of your own configs (neuron/, dataset/, model/ ...)
-
-examples:
-  snnbench train                                   # PSN on the embedded digits, about 20 s on 2 CPU cores
-  snnbench train -m neuron=lif,psn,sliding_psn seed=0,1
-"""
 VERSIONED = ("snnbench", "torch", "spikingjelly", "hydra-core")
+EXAMPLES = """examples:
+  snnbench train                                   # PSN on the embedded digits (seq_digits)
+  snnbench train -m neuron=lif,psn,sliding_psn seed=0,1
+  snnbench status && snnbench table digits
+  each command has its own --help"""
 
 
 def versions_line() -> str:
@@ -51,53 +32,50 @@ def versions_line() -> str:
     return f"{first} {installed(first)} (" + ", ".join(f"{n} {installed(n)}" for n in rest) + ")"
 
 
-def _train(args: list[str]) -> None:
-    from snnbench import train as training
-    from snnbench.hydra_app import train_command
+def _train(args: list[str], argv: list[str]) -> None:
+    from snnbench.train.app import train_command
 
-    training.COMMAND_LINE[:] = ["snnbench", "train", *args]
-    train_command(args)
+    train_command(args, command_line=["snnbench", *argv])
 
 
-def _compose(args: list[str]):  # noqa: ANN202  (a DictConfig; omegaconf is imported lazily)
-    from snnbench.hydra_app import compose
-
-    return compose(args)
-
-
-def _wants_help(args: list[str], usage: str) -> bool:
-    if any(arg in ("-h", "--help") for arg in args):
-        print(usage)
-        return True
-    return False
+def _overrides_parser(command: str, description: str, actions: list[str] | None = None) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=f"snnbench {command}", description=description)
+    if actions:
+        parser.add_argument("action", choices=actions)
+    parser.add_argument("--config-dir", "-cd", action="append", default=[], metavar="DIR",
+                        help="a folder of your own configs (neuron/, dataset/, model/ ...), searched first")
+    parser.add_argument("overrides", nargs="*", help="Hydra overrides, as for snnbench train (neuron=lif T=8 ...)")
+    return parser
 
 
-def _info(args: list[str]) -> None:
-    if _wants_help(args, "usage: snnbench info [--config-dir DIR] [overrides]: the network a config builds and its "
-                         "parameter count, without data or training (overrides as for snnbench train)"):
-        return
-    from snnbench.build import build_experiment, count_parameters
+def _compose(config_dirs: list[str], overrides: list[str]):  # noqa: ANN202  (a DictConfig; imported lazily)
+    from snnbench.config import compose
 
-    cfg = _compose(args)
+    return compose([*(a for d in config_dirs for a in ("--config-dir", d)), *overrides])
+
+
+def _info(args: list[str], argv: list[str]) -> None:
+    parsed = _overrides_parser("info", "The network a config builds and its parameter count, without data or "
+                                       "training.").parse_intermixed_args(args)
+    from snnbench.experiment import build_experiment, count_parameters
+
+    cfg = _compose(parsed.config_dir, parsed.overrides)
     experiment = build_experiment(cfg, load_data=False)
     print(experiment.model)
     print(f"dataset: {cfg.dataset.name}, T: {cfg.T}, neuron: {cfg.neuron.name}, recipe: {cfg.recipe}")
     print(f"parameters: {count_parameters(experiment.model)}")
 
 
-DATA_USAGE = "usage: snnbench data check|prepare dataset=<name> [--config-dir DIR] [T=.. data_root=.. other overrides]"
+def _data(args: list[str], argv: list[str]) -> None:
+    parser = _overrides_parser("data", "check: what a dataset needs on disk and what is missing; prepare: the "
+                                       "one-off download and conversion (e.g. snnbench data prepare "
+                                       "dataset=cifar10dvs T=10).", actions=["check", "prepare"])
+    parsed = parser.parse_intermixed_args(args)
+    from snnbench.experiment import instantiate_checked
 
-
-def _data(args: list[str]) -> None:
-    if _wants_help(args, DATA_USAGE):
-        return
-    from snnbench.build import instantiate_checked
-
-    if not args or args[0] not in ("check", "prepare"):
-        raise ConfigError(DATA_USAGE)
-    cfg = _compose(args[1:])
+    cfg = _compose(parsed.config_dir, parsed.overrides)
     source = instantiate_checked(cfg.dataset.build, T=cfg.T)
-    if args[0] == "prepare":
+    if parsed.action == "prepare":
         source.prepare()
         print(f"{cfg.dataset.name} (T={cfg.T}) is prepared under {cfg.data_root}")
         return
@@ -108,68 +86,58 @@ def _data(args: list[str]) -> None:
         print(f"{cfg.dataset.name}: embedded data, nothing to place on disk")
 
 
-def _table(args: list[str]) -> None:
-    from snnbench import tables
+def _module_main(module: str) -> Callable[[list[str], list[str]], None]:
+    """A command whose module parses its own arguments (``main(args)``), imported only when it runs."""
 
-    tables.main(args)
+    def run(args: list[str], argv: list[str]) -> None:
+        from importlib import import_module
 
+        import_module(module).main(args)
 
-def _plot(args: list[str]) -> None:
-    from snnbench import plots
-
-    plots.main(args)
-
-
-def _status(args: list[str]) -> None:
-    from snnbench import status
-
-    status.main(args)
+    return run
 
 
-def _new(args: list[str]) -> None:
-    from snnbench import scaffold
-
-    scaffold.main(args)
-
-
-def _speed(args: list[str]) -> None:
-    from snnbench import speed
-
-    speed.main(args)
-
-
-COMMANDS: dict[str, Callable[[list[str]], None]] = {
-    "train": _train,
-    "info": _info,
-    "data": _data,
-    "table": _table,
-    "plot": _plot,
-    "status": _status,
-    "speed": _speed,
-    "new": _new,
+#: command -> (one-line help, handler(arguments after the command, the whole command line)).
+COMMANDS: dict[str, tuple[str, Callable[[list[str], list[str]], None]]] = {
+    "train": ("train one config, or a sweep with -m (Hydra overrides: neuron=psn dataset=seq_digits seed=1 ...)",
+              _train),
+    "info": ("the network a config builds and its parameter count, without data or training", _info),
+    "data": ("check|prepare dataset=X: what is on disk and missing; the one-off download and conversion", _data),
+    "status": ("done, failed, running and stale runs under a runs folder", _module_main("snnbench.report.status")),
+    "table": ("a paper's table from the run records, next to the paper's numbers",
+              _module_main("snnbench.report.tables")),
+    "plot": ("curves|order-k|firing|pareto figures from the run records", _module_main("snnbench.report.plots")),
+    "speed": ("time neurons over T and N, side by side: t_LIF / t_X tables and a figure",
+              _module_main("snnbench.speed")),
+    "new": ("new neuron|dataset NAME: a working skeleton of your own, with its YAML and test",
+            _module_main("snnbench.scaffold")),
 }
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="snnbench", epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter,
+                                  description="Spiking-neural-network benchmarks: train, resume, tabulate.")
+    top.add_argument("--version", action="version", version=versions_line(),
+                     help="the versions of snnbench, torch, SpikingJelly and Hydra (paste it into bug reports)")
+    commands = top.add_subparsers(dest="command", metavar="<command>", required=True)
+    for name, (help_text, _) in COMMANDS.items():
+        # each command reads its own arguments: none is an option to this parser
+        sub = commands.add_parser(name, help=help_text, add_help=False, prefix_chars="\0")
+        sub.add_argument("args", nargs="*")
+    return top
 
 
 def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
-    if not argv or argv[0] in ("-h", "--help"):
-        print(USAGE)
-        return
-    if argv[0] == "--version":
-        print(versions_line())
-        return
-    command, args = argv[0], argv[1:]
-    if command not in COMMANDS:
-        print(f"snnbench: unknown command '{command}'; choose one of: {', '.join(COMMANDS)}\n\n{USAGE}", file=sys.stderr)
-        sys.exit(2)
+    parsed = parser().parse_args(argv)
     try:
-        COMMANDS[command](args)
+        COMMANDS[parsed.command][1](parsed.args, argv)
     except ConfigError as err:
-        print(f"snnbench {command}: error: {err}", file=sys.stderr)
+        print(f"snnbench {parsed.command}: error: {err}", file=sys.stderr)
         sys.exit(2)
     except KeyboardInterrupt:
-        print(f"snnbench {command}: interrupted (a run being trained is recorded as interrupted; rerun the same "
-              f"command to resume it)", file=sys.stderr)
+        print(f"snnbench {parsed.command}: interrupted (a run being trained is recorded as interrupted; rerun the "
+              f"same command to resume it)", file=sys.stderr)
         sys.exit(130)
 
 

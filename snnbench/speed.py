@@ -39,29 +39,26 @@ CPU_N = [2**e for e in (8, 12, 16, 20)]
 ATAN_ALPHA = 2.0
 
 
-#: ``--config-dir`` folders for neurons of your own (set by ``main``).
-CONFIG_DIRS: list[str] = []
-
-
 @functools.lru_cache(maxsize=None)
-def _neuron_config(name: str, T: int, k: int) -> DictConfig:
-    """``snnbench train neuron=NAME T=T``'s neuron config, composed once per (name, T, k)."""
-    from snnbench.hydra_app import compose
+def _neuron_config(name: str, T: int, k: int, config_dirs: tuple[str, ...]) -> DictConfig:
+    """``snnbench train neuron=NAME T=T``'s neuron config, composed once per (name, T, k, config folders)."""
+    from snnbench.config import compose
 
-    cfg = compose([*(arg for d in CONFIG_DIRS for arg in ("--config-dir", d)), f"neuron={name}", f"T={T}"])
+    cfg = compose([*(arg for d in config_dirs for arg in ("--config-dir", d)), f"neuron={name}", f"T={T}"])
     if "k" in cfg.neuron:
         cfg.neuron.k = min(k, T)
     return cfg.neuron
 
 
-def build_neuron(name: str, T: int, k: int, device: torch.device) -> torch.nn.Module:
+def build_neuron(name: str, T: int, k: int, device: torch.device,
+                 config_dirs: tuple[str, ...] = ()) -> torch.nn.Module:
     """A neuron exactly as ``snnbench train neuron=NAME`` builds it (its YAML, its surrogate), at T steps; an order
     ``k`` setting becomes min(k, T); per-epoch schedules as in a one-epoch run (the masked PSN fully masked)."""
-    from snnbench.build import instantiate_checked
+    from snnbench.experiment import instantiate_checked
+    from snnbench.neurons.contract import start_epoch
 
-    factory = instantiate_checked(_neuron_config(name, T, k))
-    module = factory(channels=1)
-    factory.start_epoch(0, 1)
+    module = instantiate_checked(_neuron_config(name, T, k, config_dirs))(channels=1)
+    start_epoch(module, 0, 1)
     return module.to(device)
 
 
@@ -113,14 +110,14 @@ def time_call(fn: Callable[[], None], repeats: int, min_block_s: float, budget_s
 
 
 def measure(neurons: list[str], Ts: list[int], Ns: list[int], device: torch.device, k: int,
-            repeats: int, min_block_s: float, budget_s: float) -> pd.DataFrame:
+            repeats: int, min_block_s: float, budget_s: float, config_dirs: tuple[str, ...] = ()) -> pd.DataFrame:
     rows = []
     grid = [(mode, T, N, name) for mode in ("inference", "training") for T in Ts for N in Ns
             for name in [*neurons, BOUND]]
     for mode, T, N, name in tqdm(grid, desc="speed", dynamic_ncols=True):
         train = mode == "training"
         fn = psn_bound(T, N, device, train) if name == BOUND else neuron_call(
-            build_neuron(name, T, k, device), T, N, device, train)
+            build_neuron(name, T, k, device, config_dirs), T, N, device, train)
         times = time_call(fn, repeats, min_block_s, budget_s)
         q1, _, q3 = statistics.quantiles(times, n=4) if len(times) > 1 else (times[0],) * 3
         rows.append({"mode": mode, "neuron": name, "T": T, "N": N, "median_s": statistics.median(times),
@@ -218,9 +215,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 def main(argv: list[str]) -> None:
     args = parse_args(argv)
     neurons = args.neurons.split(",")
-    CONFIG_DIRS[:] = [str(Path(d).resolve()) for d in args.config_dir]
+    config_dirs = tuple(str(Path(d).resolve()) for d in args.config_dir)
     for name in neurons:
-        build_neuron(name, 2, 1, torch.device("cpu"))  # an unknown or broken neuron fails here, in one line
+        build_neuron(name, 2, 1, torch.device("cpu"), config_dirs)  # an unknown or broken neuron fails here, in one line
     if BASELINE not in neurons:
         raise ConfigError(f"--neurons must include the baseline '{BASELINE}'")
     device = torch.device("cuda" if args.device == "auto" and torch.cuda.is_available() else
@@ -228,7 +225,7 @@ def main(argv: list[str]) -> None:
     Ts = _int_list(args.T)
     Ns = _int_list(args.N) if args.N else FULL_N if args.full or device.type == "cuda" else CPU_N
 
-    df = measure(neurons, Ts, Ns, device, args.k, args.repeats, args.min_block_s, args.budget_s)
+    df = measure(neurons, Ts, Ns, device, args.k, args.repeats, args.min_block_s, args.budget_s, config_dirs)
     out = args.out / device_slug(device)
     out.mkdir(parents=True, exist_ok=True)
     df.to_csv(out / "speed.csv", index=False)

@@ -6,6 +6,7 @@ import json
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -19,9 +20,13 @@ def test_version_names_snnbench_and_its_main_libraries(tmp_path):
         assert name in proc.stdout
 
 
+def choices(group: str) -> str:
+    return ", ".join(sorted(p.stem for p in (Path(__file__).parents[1] / "configs" / group).glob("*.yaml")))
+
+
 @pytest.mark.parametrize("args,choices", [
-    (["data", "check", "dataset=cifar11"], "cifar10, cifar100, cifar10dvs, digits"),
-    (["info", "neuron=nope"], "clif, cpsn, glif, glif_soft, if, ipsu, klif"),
+    (["data", "check", "dataset=cifar11"], choices("dataset")),
+    (["info", "neuron=nope"], choices("neuron")),
 ])
 def test_unknown_choice_is_one_line_listing_the_choices(tmp_path, args, choices):
     proc = snnbench(*args, runs_dir=tmp_path)
@@ -56,14 +61,15 @@ def test_status_reads_records_without_importing_torch_or_hydra(tmp_path):
     assert "300 runs: 300 done" in proc.stdout and "heavy: []" in proc.stdout
 
 
+@pytest.mark.slow
 def test_curves_of_runs_of_unequal_length_are_two_labelled_lines(tmp_path):
     runs = tmp_path / "runs"
     for epochs, seed in ((2, 0), (1, 1)):
         proc = snnbench("train", "neuron=lif", "dataset=seq_digits", f"trainer.epochs={epochs}", f"seed={seed}",
                         runs_dir=runs)
         assert proc.returncode == 0, proc.stderr
-    from snnbench.plots import curve_groups
-    from snnbench.tables import load_records
+    from snnbench.report.plots import curve_groups
+    from snnbench.report.tables import load_records
 
     groups = curve_groups(load_records(runs))
     assert [label for label, _ in groups] == ["lif sched.T_max=1 trainer.epochs=1", "lif sched.T_max=2 trainer.epochs=2"]
@@ -73,8 +79,9 @@ def test_curves_of_runs_of_unequal_length_are_two_labelled_lines(tmp_path):
     assert (tmp_path / "cli.png").stat().st_size > 1000 and (tmp_path / "cli.pdf").stat().st_size > 1000
 
 
+@pytest.mark.slow
 def test_thread_count_is_set_recorded_and_capped(tmp_path, monkeypatch):
-    from snnbench.threads import resolve_threads, usable_cpus
+    from snnbench.train.resources import resolve_threads, usable_cpus
 
     assert resolve_threads("auto") == usable_cpus() and resolve_threads(10_000) == usable_cpus()
     assert resolve_threads("auto", jobs_per_machine=usable_cpus() * 2) == 1
@@ -88,6 +95,7 @@ def test_thread_count_is_set_recorded_and_capped(tmp_path, monkeypatch):
     assert record["threads"] == 1
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["neuron", "dataset"])
 def test_new_writes_a_skeleton_whose_own_test_passes(tmp_path, kind):
     folder = tmp_path / "plugins"

@@ -10,7 +10,6 @@ import time
 from pathlib import Path
 
 import h5py
-import numpy as np
 import pytest
 import torch
 
@@ -21,7 +20,7 @@ from snnbench.data.cifar10dvs import CIFAR10DVS
 from snnbench.data.mnist import SequentialMNIST, permutation
 from snnbench.data.shd import SHD
 from snnbench.data.source import MissingDataError
-from snnbench.fixtures import CIFAR10_CLASSES, write_cifar, write_cifar10dvs, write_mnist, write_shd
+from snnbench.data.fixtures import write_cifar, write_cifar10dvs, write_mnist, write_shd
 
 DVS_INDICES = [0, 1, 100, 101, 102]  # per class: 0, 1 are test (< 100), 100-102 train
 
@@ -161,12 +160,10 @@ def test_stale_spikingjelly_marker_is_cleaned_up(root, tmp_path, caplog):
     lambda r: SequentialMNIST(T=784, root=r, permuted=True),
 ], ids=["cifar10", "seq_cifar100", "cifar10dvs", "shd", "psmnist"])
 def test_missing_data_names_what_to_place_where(tmp_path, source):
-    start = time.monotonic()
     with pytest.raises(MissingDataError) as err:
         source(tmp_path).load()
     message = str(err.value)
     assert str(tmp_path) in message and "http" in message and "into" in message
-    assert time.monotonic() - start < 30
     assert not list(tmp_path.rglob("*.building"))  # nothing that blocks the next attempt
 
 
@@ -179,6 +176,7 @@ def test_corrupt_and_unverified_cifar_files_give_the_clear_error(root, tmp_path)
         CIFAR(T=4, root=tmp_path, variant="cifar10", verify_md5=False).load()
 
 
+@pytest.mark.slow
 def test_one_epoch_on_each_paper_dataset_through_the_command_line(root, tmp_path):
     runs = tmp_path / "runs"
     common = (f"data_root={root}", "trainer.epochs=1", "trainer.batch_size=10")
@@ -196,12 +194,14 @@ def test_one_epoch_on_each_paper_dataset_through_the_command_line(root, tmp_path
     assert all(r["status"] == "done" for r in records)
 
 
+@pytest.mark.slow
 def test_missing_dataset_on_the_command_line_exits_non_zero_without_a_record(tmp_path):
     proc = snnbench("train", "dataset=shd", f"data_root={tmp_path / 'empty'}", runs_dir=tmp_path / "runs")
     assert proc.returncode == 2 and "SHD is not in" in proc.stderr + proc.stdout
     assert not (tmp_path / "runs").exists() or not results(tmp_path / "runs")
 
 
+@pytest.mark.slow
 def test_data_check_and_prepare_commands(root, tmp_path):
     shutil.copytree(root / "SHD", tmp_path / "SHD")
     check = snnbench("data", "check", "dataset=shd", f"data_root={tmp_path}", runs_dir=tmp_path / "runs")
@@ -211,6 +211,7 @@ def test_data_check_and_prepare_commands(root, tmp_path):
     assert (tmp_path / "SHD" / "snnbench_frames" / "T20_1400ms" / "train" / "frames.npy").exists()
 
 
+@pytest.mark.slow
 def test_loader_benchmark_script_runs_and_prints_its_ratio(tmp_path):
     import subprocess
     import sys
@@ -222,6 +223,7 @@ def test_loader_benchmark_script_runs_and_prints_its_ratio(tmp_path):
     assert "samples/s over 10 samples" in proc.stdout and "ratio:" in proc.stdout
 
 
+@pytest.mark.slow
 def test_processes_preparing_one_cache_at_once_all_get_it_whole(root, tmp_path):
     dvs_root = tmp_path / "copy"
     shutil.copytree(root / "cifar10dvs", dvs_root / "cifar10dvs", ignore=shutil.ignore_patterns("snnbench_frames"))

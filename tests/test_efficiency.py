@@ -8,7 +8,7 @@ import torch.nn as nn
 from spikingjelly.activation_based import functional, layer, neuron
 from torch.utils.data import DataLoader, TensorDataset
 
-from snnbench.efficiency import count_operations, model_bytes
+from snnbench.train.efficiency import count_operations, model_bytes
 
 
 def two_layer_net() -> nn.Sequential:
@@ -71,6 +71,7 @@ def test_synops_agree_with_neurobench_on_a_small_lif_network():
     assert neurobench.__version__.startswith("2.")
 
 
+@pytest.mark.slow
 def test_counting_every_epoch_writes_the_counts_into_each_epochs_metrics(tmp_path):
     import json
 
@@ -86,6 +87,7 @@ def test_counting_every_epoch_writes_the_counts_into_each_epochs_metrics(tmp_pat
     assert record["synops_per_sample"] == rows[-1]["synops_per_sample"]  # the same network, the same batch
 
 
+@pytest.mark.slow
 def test_counting_every_epoch_leaves_a_stochastic_neurons_training_unchanged(tmp_path):
     from conftest import metrics, results, snnbench
 

@@ -14,13 +14,14 @@ from spikingjelly.activation_based import surrogate
 from torchvision.transforms import v2
 from torchvision.transforms.v2 import functional as TF
 
-from snnbench.build import build_experiment
+from snnbench.experiment import build_experiment
+from snnbench.neurons.contract import neuron_layers
 from snnbench.data.cifar import CIFAR
 from snnbench.data.cifar10dvs import CIFAR10DVS, resize_frames
-from snnbench.fixtures import write_cifar
+from snnbench.data.fixtures import write_cifar
 from snnbench.models.replica_norm import ReplicaBatchNorm2d
 from snnbench.neurons.glif import HardGatedLIF
-from snnbench.train import precision
+from snnbench.train.resources import precision
 
 REPO = Path(__file__).parents[1]
 
@@ -66,12 +67,12 @@ def test_glif_recipe_is_the_hard_gated_neuron_and_records_its_surrogate(compose_
     cfg = compose_cfg(["experiment=psn_paper/seq_cifar10", "neuron=glif"])
     assert cfg.neuron.hard_gates is True and cfg.neuron.init_linear_decay == 0.0625
     assert cfg.surrogate._target_.endswith("Rect") and cfg.neuron.surrogate.alpha == 1.0
-    layer = build_experiment(cfg, load_data=False).neuron.layers[0]
+    layer = neuron_layers(build_experiment(cfg, load_data=False).model)[0]
     assert isinstance(layer, HardGatedLIF) and isinstance(layer.surrogate, surrogate.Rect)
     # An override is honoured and recorded truthfully: the config that is written is the one that runs.
     cfg = compose_cfg(["neuron=glif", "surrogate=sigmoid"])
     assert cfg.surrogate._target_.endswith("Sigmoid") and cfg.neuron.surrogate._target_.endswith("Sigmoid")
-    assert isinstance(build_experiment(cfg, load_data=False).neuron.layers[0].surrogate, surrogate.Sigmoid)
+    assert isinstance(neuron_layers(build_experiment(cfg, load_data=False).model)[0].surrogate, surrogate.Sigmoid)
     assert compose_cfg(["neuron=glif_soft"]).neuron.name == "glif_soft"
 
 
@@ -158,6 +159,7 @@ def test_paper_recipes_evaluate_in_fp32(compose_cfg, recipe):
     assert precision(torch.device("cpu"), compose_cfg([]).trainer) == (False, False)
 
 
+@pytest.mark.slow
 def test_order_k_sweep_lists_every_k_for_both_neurons():
     script = REPO / "scripts" / "sweep_order_k.py"
     out = subprocess.run([sys.executable, str(script), "--dry-run"], capture_output=True, text=True, check=True).stdout

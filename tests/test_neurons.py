@@ -12,7 +12,8 @@ from spikingjelly.activation_based import functional, neuron as sj_neuron, surro
 
 from snnbench.errors import ConfigError
 from snnbench.neurons import NEURONS, NeuronFactory
-from snnbench.neurons.zoo import masked_psn_lambda
+from snnbench.neurons.contract import start_epoch
+from snnbench.neurons.psn import masked_psn_lambda
 from snnbench.neurons.glif import HardGatedLIF
 
 ALL = sorted(NEURONS)
@@ -76,7 +77,7 @@ def test_masked_psn_schedule_is_the_papers():
 def test_factory_sets_masked_psn_lambda_each_epoch():
     factory = NeuronFactory(name="masked_psn", T=8, surrogate=surrogate.ATan(), k=2, lambda_ramp=8.0)
     model = torch.nn.Sequential(factory(4), factory(4))
-    factory.start_epoch(epoch=1, epochs=33)
+    start_epoch(model, epoch=1, epochs=33)
     assert all(math.isclose(m.lambda_.item(), 0.25) for m in model)
 
 
@@ -94,3 +95,18 @@ def test_impossible_settings_fail_at_construction(name, params, message):
 def test_unknown_neuron_lists_the_choices():
     with pytest.raises(ConfigError, match="choose one of: clif, cpsn, glif, glif_soft, if, ipsu, klif, lif"):
         NeuronFactory(name="nope", T=8, surrogate=surrogate.ATan())
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_the_yaml_gives_exactly_its_builders_settings_with_the_builders_defaults(compose_cfg, name):
+    from omegaconf import OmegaConf
+
+    from snnbench.neurons.factory import settings_of
+
+    node = OmegaConf.to_container(compose_cfg([f"neuron={name}"]).neuron, resolve=False)
+    given = {k: v for k, v in node.items() if k not in ("_target_", "name", "T", "surrogate", "builder")}
+    defaults = settings_of(NEURONS[name])
+    assert set(given) == set(defaults), f"{name}: YAML {sorted(given)} vs builder {sorted(defaults)}"
+    for key, default in defaults.items():
+        expected = list(default) if isinstance(default, tuple) else default
+        assert given[key] == expected, f"{name}: {key} is {given[key]!r} in its YAML, {expected!r} in its builder"

@@ -14,7 +14,9 @@ from pathlib import Path
 import pytest
 
 from conftest import results, snnbench
-from snnbench.locks import RunLock, read_owner
+from snnbench.runs.locks import RunLock, read_owner
+
+pytestmark = pytest.mark.slow  # processes and training runs: the full suite, not the fast tier
 
 PROCESSES, ROUNDS = 6, 150
 
@@ -49,7 +51,7 @@ def test_six_processes_racing_150_rounds_give_exactly_one_owner_each_round(tmp_p
 HOLD = """
 import sys, time
 from pathlib import Path
-from snnbench.locks import RunLock
+from snnbench.runs.locks import RunLock
 with RunLock(Path(sys.argv[1])) as lock:
     print("acquired" if lock.acquired else "refused", flush=True)
     time.sleep(float(sys.argv[2]))

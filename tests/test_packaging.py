@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow  # processes and training runs: the full suite, not the fast tier
+
 ROOT = Path(__file__).parents[1]
 
 
@@ -49,11 +51,13 @@ def test_wheel_carries_the_configs_and_runs_from_elsewhere(tmp_path, wheel):
     assert "88.45" in proc.stdout  # the paper's PSN on sequential CIFAR-10, from the packaged reference file
 
 
-def test_the_extending_example_runs_from_its_own_folder_against_an_installed_wheel(tmp_path, wheel):
+@pytest.mark.parametrize("example", [ROOT / "examples" / "extending", Path(__file__).parent / "plugins" / "extending_0_1"],
+                         ids=["today", "release_0_1"])
+def test_the_extending_example_runs_from_its_own_folder_against_an_installed_wheel(tmp_path, wheel, example):
     site = tmp_path / "site"
     zipfile.ZipFile(wheel).extractall(site)
     plugins = tmp_path / "my_plugins"
-    shutil.copytree(ROOT / "examples" / "extending", plugins)
+    shutil.copytree(example, plugins)
     work = tmp_path / "work"
     work.mkdir()
     env = {**os.environ, "PYTHONPATH": str(site), "SNNBENCH_RUNS": str(work / "runs"), "SNNBENCH_DATA": str(work / "data")}

@@ -2,31 +2,46 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import torch
 
 from conftest import results, snnbench
-from snnbench.build import build_experiment, count_parameters
-from snnbench.fixtures import write_cifar, write_cifar10dvs
-from snnbench.train import train
+from snnbench.experiment import build_experiment, count_parameters
+from snnbench.data.fixtures import write_cifar, write_cifar10dvs
+from snnbench.train.loop import train
 
-PAPER_NEURONS = ["psn", "masked_psn", "sliding_psn", "glif", "plif", "klif", "lif", "lif_noreset"]
-RECIPES = {  # recipe: neurons it is meant for
-    "seq_cifar10": PAPER_NEURONS, "seq_cifar100": PAPER_NEURONS, "order_k": ["masked_psn", "sliding_psn"],
-    "cifar10": ["psn", "lif", "sliding_psn"], "cifar10dvs": ["sliding_psn", "psn", "lif"],
-}
+CONFIGS = Path(__file__).parents[1] / "configs"
+EXPERIMENTS = sorted(str(p.relative_to(CONFIGS / "experiment").with_suffix(""))
+                     for p in (CONFIGS / "experiment").rglob("*.yaml"))
+NEURONS = sorted(p.stem for p in (CONFIGS / "neuron").glob("*.yaml"))
+#: (recipe, neuron) pairs with settings of their own in configs/experiment_neuron/
+SPECIALISED = {(e, n) for e in EXPERIMENTS for n in NEURONS
+               if (CONFIGS / "experiment_neuron" / f"{e}_{n}.yaml").is_file()}
+FAST = sorted(SPECIALISED | {(e, "psn") for e in EXPERIMENTS})
 
 
-@pytest.mark.parametrize("recipe,neuron", [(r, n) for r, ns in RECIPES.items() for n in ns])
-def test_every_recipe_composes_with_its_neurons(compose_cfg, recipe, neuron):
-    cfg = compose_cfg([f"experiment=psn_paper/{recipe}", f"neuron={neuron}"])
-    assert cfg.recipe == f"psn_paper/{recipe}" and cfg.neuron.name == neuron
-    if recipe != "cifar10":  # the 70M-parameter network is built once, in the parameter-count test
-        build_experiment(cfg, load_data=False)
+@pytest.mark.parametrize("recipe,neuron", FAST)
+def test_every_recipe_builds_with_psn_and_with_each_neuron_it_has_settings_for(compose_cfg, recipe, neuron):
+    cfg = compose_cfg([f"experiment={recipe}", f"neuron={neuron}"])
+    assert cfg.recipe == recipe and cfg.neuron.name == neuron
+    build_experiment(cfg, load_data=False)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("recipe,neuron", sorted({(e, n) for e in EXPERIMENTS for n in NEURONS} - set(FAST)))
+def test_every_recipe_composes_with_every_neuron(compose_cfg, recipe, neuron):
+    cfg = compose_cfg([f"experiment={recipe}", f"neuron={neuron}"])
+    assert cfg.recipe == recipe and cfg.neuron.name == neuron
+
+
+#: the rows of the PSN paper's sequential-CIFAR table (a fact of the paper, not a list of what snnbench has)
+SEQ_CIFAR_ROWS = ["psn", "masked_psn", "sliding_psn", "glif", "plif", "klif", "lif", "lif_noreset"]
 
 
 def test_sequential_cifar_recipe_values(compose_cfg):
-    for neuron in PAPER_NEURONS:
+    for neuron in SEQ_CIFAR_ROWS:
         cfg = compose_cfg(["experiment=psn_paper/seq_cifar10", f"neuron={neuron}"])
         assert (cfg.T, cfg.trainer.epochs, cfg.trainer.batch_size, cfg.trainer.drop_last) == (32, 256, 128, True)
         assert cfg.loss._target_.endswith("MeanOutputCrossEntropy") and cfg.loss.label_smoothing == 0.1
@@ -89,22 +104,25 @@ TINY = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("recipe", sorted(TINY))
 def test_one_training_epoch_of_each_recipe(compose_cfg, data_root, tmp_path, recipe):
     torch.manual_seed(0)
     cfg = compose_cfg([f"experiment=psn_paper/{recipe}", f"data_root={data_root}", f"runs_dir={tmp_path}",
                        "trainer.epochs=1", "trainer.batch_size=10", "trainer.num_workers=0",
                        *(["++dataset.build.verify_md5=false"] if recipe != "cifar10dvs" else []), *TINY[recipe]])
-    record = train(cfg)
+    record = train(cfg).record
     assert record["status"] == "done" and record["epochs_done"] == 1
 
 
+@pytest.mark.slow
 def test_info_prints_the_network_and_its_parameters(tmp_path):
     proc = snnbench("info", "experiment=psn_paper/seq_cifar10", "neuron=psn", runs_dir=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip().splitlines()[-1] == "parameters: 520810" and "PSN" in proc.stdout
 
 
+@pytest.mark.slow
 def test_cfg_job_shows_the_sliding_psn_recipe(tmp_path):
     proc = snnbench("train", "experiment=psn_paper/seq_cifar10", "neuron=sliding_psn", "--cfg", "job", "--resolve",
                     runs_dir=tmp_path)
@@ -114,6 +132,7 @@ def test_cfg_job_shows_the_sliding_psn_recipe(tmp_path):
         assert text in out, text
 
 
+@pytest.mark.slow
 def test_an_overridden_recipe_records_the_override(data_root, tmp_path):
     proc = snnbench("train", "experiment=psn_paper/seq_cifar10", "optim.lr=0.05", f"data_root={data_root}",
                     "++dataset.build.verify_md5=false", "trainer.epochs=1", "trainer.batch_size=10",
@@ -131,6 +150,7 @@ def test_an_overridden_recipe_records_the_override(data_root, tmp_path):
     ("sweep_xue_seq_cifar", 48, "xue_seq_cifar"), ("sweep_xue_order_k", 7, "xue_order_k"),
     ("sweep_prf_long_sequences", 54, "prf_long_sequences"), ("sweep_clif_cifar10dvs", 9, "clif_cifar10dvs"),
 ])
+@pytest.mark.slow
 def test_table_scripts_dry_run_lists_their_runs(tmp_path, script, runs, table):
     import subprocess
     import sys

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from snnbench.runs import RunFolder, atomic_write_text, config_signature, signature_fields
+from snnbench.runs.files import atomic_write_text
+from snnbench.runs.folder import RunFolder
+from snnbench.runs.signature import config_signature, signature_fields
 
 #: The quick start's signature. When this test fails, a change re-addresses every finished run of the default
 #: config (a new config key, a new default): either list the key in signature_ignores (configs/train.yaml) if it

@@ -7,6 +7,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.slow  # processes and training runs: the full suite, not the fast tier
+
 REPO = Path(__file__).parents[1]
 
 

@@ -8,6 +8,8 @@ import pytest
 from conftest import snnbench
 from snnbench.speed import BOUND, ratio_table
 
+pytestmark = pytest.mark.slow  # processes and training runs: the full suite, not the fast tier
+
 
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory):
@@ -48,4 +50,4 @@ def test_table_ratios_are_the_ratios_of_the_csv_medians(tiny_run):
 def test_unknown_neuron_is_a_clear_error(tmp_path):
     proc = snnbench("speed", "--neurons", "lif,nope", runs_dir=tmp_path / "runs")
     assert proc.returncode == 2
-    assert "Could not find 'neuron/nope'" in proc.stderr and "sliding_psn" in proc.stderr
+    assert "unknown neuron 'nope'" in proc.stderr and "sliding_psn" in proc.stderr

@@ -8,6 +8,7 @@ from spikingjelly.activation_based import neuron as sj_neuron
 from spikingjelly.activation_based import surrogate
 
 from snnbench.neurons import NeuronFactory
+from snnbench.neurons.contract import aux_loss, start_epoch
 from snnbench.neurons.layout import causal_fft_conv, time_last
 from snnbench.neurons.cpsn import ChannelwisePSN, power_of_two
 from snnbench.neurons.mpe_psn import MembraneEstimatePSN, lif_membrane
@@ -23,8 +24,13 @@ def inputs(seed: int = 0, low: float = -1.0, high: float = 2.0) -> torch.Tensor:
     return (torch.rand(T, N, C, 2, generator=g, dtype=torch.float64) * (high - low) + low).requires_grad_()
 
 
-def same_forward_and_backward(parallel, reference, x: torch.Tensor, params: list[torch.Tensor]) -> None:
-    """Spikes equal; input and parameter gradients of a fixed random upstream gradient equal."""
+def same_forward_and_backward(parallel: torch.nn.Module, reference, x: torch.Tensor,
+                              params: list[torch.Tensor] | None = None) -> None:
+    """Spikes equal; the gradients of a fixed random upstream gradient equal, for the input and for every learnable
+    parameter of ``parallel`` (``params`` narrows it, for a reference that holds some of them as constants)."""
+    learnable = [p for p in parallel.parameters() if p.requires_grad]
+    if params is None:
+        params = learnable
     grad_out = torch.randn(x.shape, generator=torch.Generator().manual_seed(1), dtype=x.dtype)
     results = []
     for fn in (parallel, reference):
@@ -57,7 +63,7 @@ def test_cpsn_parallel_equals_the_tap_sum_and_quantises_to_powers_of_two():
             steps.append(layer.surrogate(h))
         return torch.stack(steps)
 
-    same_forward_and_backward(layer, reference, inputs(), [layer.weight, layer.gamma, layer.beta])
+    same_forward_and_backward(layer, reference, inputs())
     weight, _ = layer.fused(None)
     exponents = torch.log2(weight.detach().abs())
     assert torch.equal(exponents, exponents.round())  # every weight is +-2^n
@@ -84,7 +90,7 @@ def test_prf_fft_convolution_equals_the_complex_recurrence():
             steps.append(layer.surrogate(u.real - layer.v_threshold))
         return torch.stack(steps)
 
-    same_forward_and_backward(layer, reference, inputs(low=0.0, high=6.0), [layer.log_dt, layer.omega])
+    same_forward_and_backward(layer, reference, inputs(low=0.0, high=6.0))
 
 
 def test_pmsn_kernel_and_parallel_soma_equal_the_compartment_recurrence_and_an_if_neuron():
@@ -111,7 +117,7 @@ def test_pmsn_kernel_and_parallel_soma_equal_the_compartment_recurrence_and_an_i
     x = inputs(low=0.0, high=0.2)  # the parallel soma is exact for currents in [0, V_th): small input and readout
     current = causal_fft_conv(time_last(x), layer.kernel(T))
     assert 0 <= current.min() and current.max() < layer.v_threshold
-    same_forward_and_backward(layer, reference, x, [layer.decay_logit, layer.readout, layer.forward_coupling])
+    same_forward_and_backward(layer, reference, x)
 
 
 @pytest.mark.parametrize("variant", ["psu", "ipsu", "rpsu"])
@@ -135,7 +141,30 @@ def test_psu_family_matrix_form_equals_its_recurrence(variant):
             steps.append((z >= 0).to(z.dtype) + (soft - soft.detach()))
         return torch.stack(steps)
 
-    same_forward_and_backward(layer, reference, inputs(high=4.0), [layer.slope])
+    same_forward_and_backward(layer, reference, inputs(high=4.0), [layer.slope])  # tau fixed in this reference
+
+
+@pytest.mark.parametrize("variant", ["psu", "ipsu", "rpsu"])
+def test_psu_family_matrix_form_equals_its_sums_step_by_step_for_every_parameter(variant):
+    layer = ParallelSpikingUnit(T, variant, tau=2.0, v_threshold=1.0).double()
+    with torch.no_grad():  # away from the LIF start, so that the learned matrices matter
+        layer.integration.add_(0.05 * torch.randn(T, T, generator=torch.Generator().manual_seed(3), dtype=torch.float64))
+        if variant == "rpsu":
+            layer.reset.mul_(1.3)
+
+    def reference(x):  # H[t] = sum_{j<=t} G[t][j] X[j]; P = sigmoid(a (H - V_th)); U[t] = H[t] - sum_{j<t} R[t][j] P[j]
+        flat, steps, probabilities = x.flatten(1), [], []
+        for t in range(T):
+            h = sum(layer.integration[t, j] * flat[j] for j in range(t + 1))
+            if variant != "ipsu":
+                probabilities.append(torch.sigmoid(layer.slope * (h - layer.v_threshold)))
+                h = h - sum((layer.reset[t, j] * probabilities[j] for j in range(t)), torch.zeros_like(h))
+            z = h - layer.v_threshold
+            soft = torch.sigmoid(layer.slope * z)
+            steps.append(((z >= 0).to(z.dtype) + (soft - soft.detach())).view(x.shape[1:]))
+        return torch.stack(steps)
+
+    same_forward_and_backward(layer, reference, inputs(high=4.0))
 
 
 def test_mpe_psn_estimate_is_element_wise_and_its_target_is_spikingjelly_lif():
@@ -149,7 +178,7 @@ def test_mpe_psn_estimate_is_element_wise_and_its_target_is_spikingjelly_lif():
                             for t in range(T)])
 
     x = inputs()
-    same_forward_and_backward(layer, reference, x, [layer.gamma, layer.beta])
+    same_forward_and_backward(layer, reference, x)
     lif = sj_neuron.LIFNode(tau=2.0, detach_reset=True, step_mode="m", v_reset=None).double()
     spikes = lif(x.detach())
     assert 0 < spikes.sum() < spikes.numel()
@@ -160,16 +189,16 @@ def test_mpe_psn_auxiliary_loss_reaches_the_training_loss_only_in_its_epochs():
     factory = NeuronFactory("mpe_psn", T=T, surrogate=surrogate.ATan(), aux_epochs=150, recipe_epochs=230)
     layer = factory(C)
     x = inputs().float().detach()
-    factory.start_epoch(0, 10)
+    start_epoch(layer, 0, 10)
     layer(x)
-    loss = factory.aux_loss()
+    loss = aux_loss(layer)
     assert isinstance(loss, torch.Tensor) and loss > 0
     loss.backward()
     assert layer.gamma.grad.abs().sum() > 0
-    assert factory.aux_loss() == 0.0  # read once
-    factory.start_epoch(7, 10)  # 7 >= 10 * 150 / 230: over
+    assert aux_loss(layer) == 0.0  # read once
+    start_epoch(layer, 7, 10)  # 7 >= 10 * 150 / 230: over
     layer(x)
-    assert factory.aux_loss() == 0.0
+    assert aux_loss(layer) == 0.0
     layer.eval()  # stochastic at test time: spikes are Bernoulli draws, a new draw per call
     torch.manual_seed(0)
     first = layer(x)

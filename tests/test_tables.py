@@ -11,6 +11,8 @@ import pytest
 
 from conftest import results, snnbench
 
+pytestmark = pytest.mark.slow  # processes and training runs: the full suite, not the fast tier
+
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):

@@ -17,7 +17,7 @@ from filelock import FileLock, Timeout
 from torch.utils.data import Dataset
 from tqdm import tqdm
 
-from snnbench.runs import atomic_write_text
+from snnbench.runs.files import atomic_write_text
 
 log = logging.getLogger("snnbench")
 

@@ -1,10 +1,14 @@
-"""Spiking neurons by name: one factory builds every neuron the network templates use.
-
-Templates never import SpikingJelly neuron classes; they call ``neuron(channels)`` on the
+"""Spiking neurons by name. Templates never import neuron classes; they call ``neuron(channels)`` on the
 :class:`NeuronFactory` that Hydra instantiates from ``configs/neuron/<name>.yaml``.
+
+Where each neuron lives: ``charge_fire_reset.py`` (IF, LIF, PLIF, KLIF, CLIF, SpikingJelly's GLIF), ``glif.py``
+(the PSN paper's GLIF), ``lif_noreset.py``, ``psn.py`` (PSN, masked and sliding PSN), and the successors
+``cpsn.py``, ``pmsn.py``, ``prf.py``, ``psu.py``, ``mpe_psn.py``. Each registers its builders where it defines
+them; importing this package imports them all.
 """
 
-from snnbench.neurons.factory import NEURONS, NeuronFactory, register
-from snnbench.neurons import zoo as _zoo  # noqa: F401  (registers the built-in neurons)
+from snnbench.neurons import charge_fire_reset, cpsn, glif, lif_noreset, mpe_psn, pmsn, prf, psn, psu  # noqa: F401
+from snnbench.neurons.factory import NeuronFactory
+from snnbench.neurons.registry import NEURONS, register
 
 __all__ = ["NEURONS", "NeuronFactory", "register"]

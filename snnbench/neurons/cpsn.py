@@ -7,6 +7,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from snnbench.errors import ConfigError
+from snnbench.neurons.registry import register
 from snnbench.neurons.layout import time_first, time_last
 
 
@@ -81,6 +82,7 @@ class ChannelwisePSN(nn.Module):
         return f"k={self.k}, dilation={self.dilation}, quantize={self.quantize}"
 
 
+@register("cpsn")
 def build(T: int, channels: int, surrogate: nn.Module, layer_index: int = 0, k: int = 16,
           dilations: tuple[int, ...] = (1, 2, 3), quantize: bool = True) -> nn.Module:
     if int(k) < 1:

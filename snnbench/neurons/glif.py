@@ -11,6 +11,9 @@ import math
 
 import torch
 import torch.nn as nn
+from spikingjelly.activation_based.surrogate import SurrogateFunctionBase
+
+from snnbench.neurons.registry import register
 
 
 class _HardGate(torch.autograd.Function):
@@ -98,3 +101,15 @@ class HardGatedLIF(nn.Module):
 
     def extra_repr(self) -> str:
         return f"T={self.T}, channels={self.channels}, hard_gates={self.hard_gates}"
+
+
+@register("glif")
+def gated_lif(T: int, channels: int, surrogate: SurrogateFunctionBase,
+              gates: tuple[float, float, float] = (0.6, 0.8, 0.6), init_tau: float = 0.25,
+              init_v_threshold: float = 0.5, init_linear_decay: float = 0.0625,
+              init_conduct: float = 0.5, hard_gates: bool = True) -> nn.Module:
+    """GLIF as the PSN paper ran it: hard gates with a straight-through gradient, linear decay V_th / 8,
+    strict threshold (see :class:`HardGatedLIF` for the equations)."""
+    return HardGatedLIF(T=T, channels=channels, surrogate=surrogate, gates=tuple(gates), init_tau=float(init_tau),
+                        init_v_threshold=float(init_v_threshold), init_linear_decay=float(init_linear_decay),
+                        init_conduct=float(init_conduct), hard_gates=bool(hard_gates))

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import torch
 import torch.nn as nn
+from spikingjelly.activation_based.surrogate import SurrogateFunctionBase
+
+from snnbench.neurons.registry import register
 
 
 class LIFNoReset(nn.Module):
@@ -37,3 +40,10 @@ class LIFNoReset(nn.Module):
 
     def extra_repr(self) -> str:
         return f"tau={self.tau}, v_threshold={self.v_threshold}"
+
+
+@register("lif_noreset")
+def lif_without_reset(T: int, channels: int, surrogate: SurrogateFunctionBase,
+                      tau: float = 2.0, v_threshold: float = 1.0) -> nn.Module:
+    """LIF without reset, the PSN paper's ablation (see :class:`LIFNoReset`)."""
+    return LIFNoReset(tau=float(tau), v_threshold=float(v_threshold), surrogate=surrogate)

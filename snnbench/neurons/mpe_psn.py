@@ -7,6 +7,7 @@ import torch
 import torch.nn as nn
 
 from snnbench.errors import ConfigError
+from snnbench.neurons.registry import register
 
 
 def lif_membrane(x_seq: torch.Tensor, tau: float, v_threshold: float) -> torch.Tensor:
@@ -71,6 +72,7 @@ class MembraneEstimatePSN(nn.Module):
         return loss
 
 
+@register("mpe_psn")
 def build(T: int, channels: int, surrogate: nn.Module, tau: float = 2.0, v_threshold: float = 1.0,
           aux_weight: float = 0.01, aux_epochs: int = 150, recipe_epochs: int = 230, kappa: float = 4.0,
           stochastic_test: bool = True) -> nn.Module:

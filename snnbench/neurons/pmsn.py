@@ -6,6 +6,7 @@ import torch
 import torch.nn as nn
 
 from snnbench.errors import ConfigError
+from snnbench.neurons.registry import register
 from snnbench.neurons.layout import causal_fft_conv, time_first, time_last
 
 
@@ -72,6 +73,7 @@ class ParallelMultiCompartment(nn.Module):
         return time_first(parallel_integrate_and_fire(current, self.v_threshold, self.surrogate), x_seq.shape)
 
 
+@register("pmsn")
 def build(T: int, channels: int, surrogate: nn.Module, compartments: int = 4, v_threshold: float = 1.0) -> nn.Module:
     if int(compartments) < 1:
         raise ConfigError(f"pmsn: compartments={compartments}; set neuron.compartments to a whole number >= 1")

@@ -9,6 +9,7 @@ import torch
 import torch.nn as nn
 
 from snnbench.errors import ConfigError
+from snnbench.neurons.registry import register
 from snnbench.neurons.layout import causal_fft_conv, time_first, time_last
 
 
@@ -56,6 +57,7 @@ class ParallelResonateFire(nn.Module):
         return time_first(self.surrogate(membrane - self.v_threshold), x_seq.shape)
 
 
+@register("prf")
 def build(T: int, channels: int, surrogate: nn.Module, v_threshold: float = 1.0, tau: float = 2.0,
           dt_min: float = 0.001, dt_max: float = 0.1, omega_max: float = 2 * math.pi) -> nn.Module:
     if not 0 < float(dt_min) <= float(dt_max):

@@ -7,6 +7,7 @@ import torch
 import torch.nn as nn
 
 from snnbench.errors import ConfigError
+from snnbench.neurons.registry import register
 
 
 def learned_slope_spike(z: torch.Tensor, slope: torch.Tensor) -> torch.Tensor:
@@ -74,3 +75,7 @@ def build(variant: str):
         return ParallelSpikingUnit(int(T), variant, float(tau), float(v_threshold), float(slope))
     builder.__doc__ = f"{variant.upper()}: see :class:`ParallelSpikingUnit`."
     return builder
+
+
+for _variant in ("psu", "ipsu", "rpsu"):
+    register(_variant)(build(_variant))

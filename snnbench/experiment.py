@@ -1,4 +1,4 @@
-"""Compose the parts of an experiment from a resolved config: data, neuron factory, network."""
+"""The parts of an experiment built from a resolved config: the data, the neuron factory and the network."""
 
 from __future__ import annotations
 

@@ -21,7 +21,7 @@ from typing import Any
 
 from filelock import FileLock, Timeout
 
-from snnbench.runs import atomic_write_text
+from snnbench.runs.files import atomic_write_text
 
 HEARTBEAT_S = 15.0
 STALE_AFTER_S = 600.0

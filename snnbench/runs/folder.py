@@ -10,118 +10,32 @@ Layout of ``<runs_dir>/<dataset>/<neuron>/<signature>/seed=<seed>/``::
 
 and ``<runs_dir>/.locks/<dataset>-<neuron>-<signature>-seed=<seed>.lock`` while a process trains it.
 
-The signature is a hash of the resolved config without the seed and without the keys that cannot change the
-result (paths, worker and thread counts, the device choice, ...: ``signature_ignores`` in ``configs/train.yaml``),
-with numbers normalised (``4`` and ``4.0`` are one value), so a computation always maps to one folder.
-Every file is written atomically: to a temporary name, then renamed over the old one.
+The signature is :func:`snnbench.runs.signature.config_signature`. Every file is written atomically
+(:mod:`snnbench.runs.files`); :mod:`snnbench.runs.records` reads them.
 """
 
 from __future__ import annotations
 
-import errno
-import fnmatch
-import hashlib
 import json
 import logging
 import os
-import shutil
-import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
-from snnbench.records import flatten
+from snnbench.runs.files import atomic_write, atomic_write_text
+from snnbench.runs.records import RESULT_SCHEMA_VERSION
+from snnbench.runs.signature import config_signature
 
 if TYPE_CHECKING:  # torch and omegaconf are imported where they are used: readers of records start fast
     import torch
     from omegaconf import DictConfig
 
 log = logging.getLogger("snnbench")
-RESULT_SCHEMA_VERSION = 1
-#: Where the list of keys that do not change what a run computes lives: ``signature_ignores`` in
-#: ``configs/train.yaml`` (dotted patterns, ``*`` for one or more levels). The seed is never part of it.
-IGNORES_KEY = "signature_ignores"
-
-
-def _normalise(value: Any) -> Any:
-    """One spelling per value: 4.0 and 4 are the same number; lists element-wise."""
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, list):
-        return [_normalise(v) for v in value]
-    return value
-
-
-def ignored(key: str, patterns: list[str]) -> bool:
-    return any(fnmatch.fnmatchcase(key, pattern) for pattern in patterns)
-
-
-def signature_fields(cfg: DictConfig) -> dict[str, Any]:
-    """The resolved config's dotted keys that define a run's computation (all but the seed, ``signature_ignores``
-    and the keys that it matches), with normalised values."""
-    from omegaconf import OmegaConf
-
-    resolved = OmegaConf.to_container(cfg, resolve=True)
-    patterns = list(resolved.pop(IGNORES_KEY, None) or [])
-    resolved.pop("seed", None)
-    return {k: _normalise(v) for k, v in flatten(resolved).items() if not ignored(k, patterns)}
-
-
-def config_signature(cfg: DictConfig) -> str:
-    """Short hash of :func:`signature_fields`: the same computation always maps to the same run folder."""
-    text = json.dumps(signature_fields(cfg), sort_keys=True, default=str)
-    return hashlib.sha1(text.encode()).hexdigest()[:12]
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-#: Files get the permissions of an ordinary ``open(..., "w")`` under the process's umask (a shared runs folder
-#: stays readable by colleagues with umask 022), not mkstemp's 0600.
-FILE_MODE = 0o666 & ~_umask()
 LEFTOVER_GLOBS = (".*.tmp", "checkpoints/.*.tmp")
 
 
 class CheckpointError(RuntimeError):
     """No checkpoint of a run can be read; the message names the files and the fix."""
-
-
-def _atomic_write(path: Path, write: Callable[[Path], None]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        os.chmod(tmp, FILE_MODE)
-        try:
-            write(Path(tmp))
-        except OSError:
-            raise
-        except Exception as err:  # torch.save reports a full disk as a RuntimeError from its zip writer
-            free = shutil.disk_usage(path.parent).free
-            raise OSError(errno.ENOSPC if free < 16 << 20 else errno.EIO,
-                          f"could not write {path} ({type(err).__name__}: {err}); {free} bytes free there") from err
-        with open(tmp, "rb") as f:  # durable before it becomes visible: data, then the rename in the folder
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-        _fsync_folder(path.parent)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
-def _fsync_folder(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` so that readers see the old or the new file, never a part."""
-    _atomic_write(path, lambda tmp: tmp.write_text(text))
 
 
 class RunFolder:
@@ -166,21 +80,6 @@ class RunFolder:
     def tensorboard_dir(self) -> Path:
         return self.path / "tb"
 
-    def read_result(self) -> dict[str, Any] | None:
-        """The run's record; None when there is none, or when it is damaged (truncated, empty, not a record):
-        the run is then resumed from its checkpoint, which rewrites the record."""
-        if not self.result_path.exists():
-            return None
-        try:
-            record = json.loads(self.result_path.read_text())
-        except (OSError, ValueError) as err:
-            log.warning(f"ignoring the damaged record {self.result_path} ({type(err).__name__}: {err})")
-            return None
-        if not isinstance(record, dict):
-            log.warning(f"ignoring the damaged record {self.result_path} (not a JSON object)")
-            return None
-        return record
-
     def remove_leftovers(self) -> None:
         """Temporary files of writes that a kill interrupted (only the run's owner calls this)."""
         for pattern in LEFTOVER_GLOBS:
@@ -204,7 +103,7 @@ class RunFolder:
 
         if self.checkpoint_path.exists():
             os.replace(self.checkpoint_path, self.previous_checkpoint_path)
-        _atomic_write(self.checkpoint_path, lambda tmp: torch.save(state, tmp))
+        atomic_write(self.checkpoint_path, lambda tmp: torch.save(state, tmp))
 
     def load_checkpoint(self, map_location: str | torch.device) -> dict[str, Any] | None:
         """The newest readable checkpoint (``last.pt``, else ``previous.pt``); None when there is none."""

@@ -8,15 +8,15 @@ same command to resume it). Grouped by dataset, neuron or sweep; counts at the b
 from __future__ import annotations
 
 import argparse
-import os
 import time
 from collections import Counter
 from pathlib import Path
 
-from snnbench.locks import STALE_AFTER_S, owner_path, seems_running
-from snnbench.runs import RunFolder
 from snnbench.errors import ConfigError
-from snnbench.records import differing_keys, flatten, read_results, sweep_outcomes
+from snnbench.runs.folder import RunFolder
+from snnbench.runs.locks import STALE_AFTER_S, owner_path, seems_running
+from snnbench.runs.records import default_runs_dir, read_config, read_results, sweep_outcomes
+from snnbench.runs.signature import differing_keys, flatten
 
 
 def run_state(run: RunFolder, record: dict, stale_after_s: float) -> tuple[str, str]:
@@ -40,16 +40,7 @@ def run_state(run: RunFolder, record: dict, stale_after_s: float) -> tuple[str, 
 
 def sweep_labels(records: list[tuple[Path, dict]]) -> dict[Path, str]:
     """`` neuron.tau=4``: for runs of one dataset and neuron, the config values that tell them apart."""
-    import yaml
-
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    configs: dict[Path, dict] = {}
-    for path, _ in records:
-        try:
-            config = yaml.load(path.with_name("config.yaml").read_text(), Loader=loader)
-        except (OSError, yaml.YAMLError):
-            config = None
-        configs[path] = flatten(config) if isinstance(config, dict) else {}
+    configs = {path: flatten(read_config(path.parent) or {}) for path, _ in records}
     groups: dict[tuple, list[Path]] = {}
     for path, record in records:
         groups.setdefault((record.get("dataset"), record.get("neuron")), []).append(path)
@@ -79,7 +70,7 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--stale-after", type=float, default=STALE_AFTER_S,
                         help="seconds without heartbeat after which a running run counts as stale; default %(default)s")
     args = parser.parse_args(argv)
-    runs_dir = args.runs or Path(os.environ.get("SNNBENCH_RUNS", "runs"))
+    runs_dir = args.runs or default_runs_dir()
     sweeps = sweep_of(runs_dir) if args.group == "sweep" else {}
     groups: dict[str, list[str]] = {}
     counts: Counter[str] = Counter()

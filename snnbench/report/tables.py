@@ -12,7 +12,6 @@ without the seed; each cell reports mean ± sample std (n) over seeds. Only ``do
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +21,8 @@ import pandas as pd
 import yaml
 
 from snnbench.errors import ConfigError
-from snnbench.records import differing_keys, flatten, read_results
+from snnbench.runs.records import default_runs_dir, read_config, read_results
+from snnbench.runs.signature import differing_keys, flatten
 
 SPECS = Path("results/tables/specs")  # a project's own specs, relative to the working folder
 
@@ -64,12 +64,11 @@ def load_records(runs_dir: Path) -> pd.DataFrame:
     rows = []
     for result_path, record in records:
         config_path = result_path.with_name("config.yaml")
-        try:
-            config = yaml.safe_load(config_path.read_text()) if config_path.exists() else {}
-        except (OSError, yaml.YAMLError) as err:
-            print(f"skipping a damaged config: {config_path}: {type(err).__name__}", file=sys.stderr)
+        config = read_config(result_path.parent) if config_path.exists() else {}
+        if config is None:
+            print(f"skipping a damaged config: {config_path}", file=sys.stderr)
             continue
-        flat = flatten(config) if isinstance(config, dict) else {}
+        flat = flatten(config)
         rows.append({**flat, **record, "path": str(result_path.parent), **{f"config:{k}": v for k, v in flat.items()}})
     frame = pd.DataFrame(rows)
     if len(frame) and {"signature", "seed"} <= set(frame.columns):
@@ -366,7 +365,7 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--filter", action="append", default=[], metavar="KEY=VALUE",
                         help="extra filter on a result or config field, e.g. trainer.epochs=2 (repeatable)")
     args = parser.parse_args(argv)
-    runs = args.runs or Path(os.environ.get("SNNBENCH_RUNS", "runs"))
+    runs = args.runs or default_runs_dir()
     if args.runs is not None and not runs.is_dir():
         raise ConfigError(f"no runs folder at {runs}; give --runs DIR (or set SNNBENCH_RUNS)")
     spec_path = resolve_spec(args.spec)

@@ -1,4 +1,4 @@
-"""Sweep bookkeeping: every job of a multirun leaves ``job_status.json`` in its Hydra job folder, and the
+"""Multirun bookkeeping: every job of a multirun leaves ``job_status.json`` in its Hydra job folder, and the
 sweep ends with one line saying how many runs failed (and a non-zero exit status when any did).
 
 Each sweep has its own folder, ``<runs_dir>/sweeps/<time>_<pid>-<random>`` (two sweeps started in the same second
@@ -20,8 +20,8 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
-from snnbench.records import DamagedRecord, read_json, sweep_outcomes
-from snnbench.runs import atomic_write_text
+from snnbench.runs.files import atomic_write_text
+from snnbench.runs.records import DamagedRecord, read_result, sweep_outcomes
 
 log = logging.getLogger("snnbench")
 
@@ -49,7 +49,7 @@ def settled(outcome: dict[str, Any]) -> dict[str, Any]:
     if not run_dir:
         return outcome
     try:
-        record = read_json(Path(run_dir) / "result.json")
+        record = read_result(Path(run_dir) / "result.json")
     except DamagedRecord as err:
         if outcome["status"] in ("done", "already_done", "skipped"):
             return {**outcome, "status": "failed", "error": f"no readable record: {err}"}

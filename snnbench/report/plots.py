@@ -11,8 +11,6 @@ Each writes a PNG and a PDF.
 from __future__ import annotations
 
 import argparse
-import json
-import os
 from pathlib import Path
 
 import matplotlib
@@ -24,7 +22,8 @@ import pandas as pd  # noqa: E402
 import yaml  # noqa: E402
 
 from snnbench.errors import ConfigError  # noqa: E402
-from snnbench.tables import distinguishing_keys, load_records, packaged_specs, parse_filters, select  # noqa: E402
+from snnbench.runs.records import default_runs_dir, read_metrics  # noqa: E402
+from snnbench.report.tables import distinguishing_keys, load_records, packaged_specs, parse_filters, select  # noqa: E402
 
 STYLES = [("-", "o"), ("--", "s"), (":", "^"), ("-.", "D"), ("-", "v"), ("--", "P"), (":", "X"), ("-.", "*")]
 GREYS = ["0.0", "0.35", "0.55", "0.2", "0.45", "0.65", "0.1", "0.3"]
@@ -47,7 +46,7 @@ def _save(fig: plt.Figure, out: Path) -> list[Path]:
 
 def test_accuracy_curve(run_dir: str) -> pd.Series:
     """Test accuracy (%) per epoch (1, 2, ...) of one run."""
-    rows = [json.loads(line) for line in (Path(run_dir) / "metrics.jsonl").read_text().splitlines() if line.strip()]
+    rows = read_metrics(Path(run_dir))
     return pd.Series([row["test_acc"] * 100 for row in rows], index=range(1, len(rows) + 1), dtype=float)
 
 
@@ -149,7 +148,7 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--by", default="neuron", help="curves: one line per value of this field; default neuron")
     parser.add_argument("--out", type=Path, default=None, help="output path without suffix (default results/figures/<kind>)")
     args = parser.parse_args(argv)
-    runs = args.runs or Path(os.environ.get("SNNBENCH_RUNS", "runs"))
+    runs = args.runs or default_runs_dir()
     if not runs.is_dir():
         raise ConfigError(f"no runs folder at {runs}; give --runs DIR (or set SNNBENCH_RUNS)")
     records = load_records(runs)

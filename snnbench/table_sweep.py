@@ -1,13 +1,14 @@
-"""Sweep scripts (``scripts/sweep_*.py``): say what they will run and roughly how long, then run it."""
+"""The sweep behind a table (``scripts/sweep_*.py``): say what it will run and roughly how long, then run it."""
 
 from __future__ import annotations
 
 import argparse
-import math
 import shlex
 import subprocess
 import sys
 from dataclasses import dataclass
+
+from snnbench.config import parse_overrides, runs_in_sweep
 
 
 @dataclass
@@ -21,17 +22,20 @@ class Sweep:
 
     @staticmethod
     def runs_of(command: list[str]) -> int:
-        """Runs in one multirun: the product of the comma-separated choices of its overrides."""
-        return math.prod(len(arg.split("=", 1)[1].split(",")) for arg in command if "=" in arg and "," in arg)
+        """Runs in one multirun, as Hydra's override parser counts them (``a,b``, ``range(1,33)``; ``[8,M]`` is
+        one value)."""
+        return runs_in_sweep(command)
 
     @staticmethod
     def with_overrides(command: list[str], overrides: list[str]) -> list[str]:
         """``command`` with each ``key=value`` of ``overrides`` replacing the command's own value of that key
         (so ``seed=0,1,2`` widens a one-seed sweep) and any other override appended."""
-        key = lambda arg: arg.split("=", 1)[0].lstrip("+~")  # noqa: E731
-        given = {key(arg): arg for arg in overrides if "=" in arg}
-        merged = [given.pop(key(arg), arg) if "=" in arg else arg for arg in command]
-        return merged + [arg for arg in overrides if "=" not in arg or key(arg) in given]
+        def key(arg: str) -> str | None:
+            return parse_overrides([arg])[0].key_or_group if "=" in arg and not arg.startswith("-") else None
+
+        given = {key(arg): arg for arg in overrides if key(arg)}
+        merged = [given.pop(key(arg), arg) if key(arg) else arg for arg in command]
+        return merged + [arg for arg in overrides if not key(arg) or key(arg) in given]
 
     def main(self, argv: list[str] | None = None) -> None:
         parser = argparse.ArgumentParser(description=f"Run the sweep behind the '{self.table}' table.")

@@ -1,0 +1,1 @@
+"""What the records say, for people: ``snnbench status``, ``table`` and ``plot``. Imports neither torch nor Hydra."""

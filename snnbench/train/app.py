@@ -1,0 +1,105 @@
+"""``snnbench train``: the Hydra application. It turns Hydra's launch into a :class:`Launch`, calls
+:func:`~snnbench.train.loop.train` for each config, and maps outcomes and errors to exit codes (one run) or to
+the sweep's job records (a multirun: one failing config never stops the sweep)."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import sys
+
+import hydra
+from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
+from omegaconf import DictConfig
+
+from snnbench.config import CONFIG_MODULE, PRIMARY, importable, parse_overrides, split_config_dirs, sweep_size
+from snnbench.errors import ConfigError
+from snnbench.runs.folder import CheckpointError, RunFolder
+from snnbench.runs.job_outcomes import record_job
+from snnbench.train.loop import NonFiniteLossError, train
+from snnbench.train.outcome import CONFIG_EXIT, EXIT_CODES, FAILED_EXIT, Outcome
+from snnbench.train.resources import Launch, usable_cpus
+
+log = logging.getLogger("snnbench")
+SLURM_LAUNCHERS = ("hydra/launcher=slurm", "hydra/launcher=submitit_slurm")
+#: Failures of a run that are the user's to fix and need no traceback: one line, exit 1.
+REPORTED = (OSError, CheckpointError, NonFiniteLossError)
+
+
+def launch_of(command_line: list[str]) -> Launch:
+    """This process's :class:`Launch`, from Hydra's config of the current job."""
+    hydra_cfg = HydraConfig.get()
+    multirun = hydra_cfg.mode == RunMode.MULTIRUN
+    jobs = 1
+    if multirun and "joblib" in str(hydra_cfg.launcher.get("_target_", "")).lower():
+        n_jobs = hydra_cfg.launcher.get("n_jobs")  # joblib's convention: -1 is one job per core
+        if n_jobs is not None:
+            jobs = int(n_jobs) if int(n_jobs) > 0 else max(1, usable_cpus() + 1 + int(n_jobs))
+    return Launch(command_line=tuple(command_line), overrides=tuple(hydra_cfg.overrides.task),
+                  job_number=hydra_cfg.job.num if multirun else 0, jobs_per_machine=jobs)
+
+
+def held_message(outcome: Outcome) -> str:
+    owner = outcome.record.get("owner") or {}
+    return (f"another process (pid {owner.get('pid', '?')} on {owner.get('host', '?')}) is training "
+            f"{outcome.run_dir}; this command did not train it (`snnbench status` shows its progress)")
+
+
+def run_one(cfg: DictConfig, command_line: list[str]) -> float | None:
+    """One config: a single run exits with :data:`EXIT_CODES`; a multirun job records its outcome instead."""
+    launch = launch_of(command_line)
+    multirun = HydraConfig.get().mode == RunMode.MULTIRUN
+    run_dir = str(RunFolder.for_config(cfg).path)
+    if multirun:
+        record_job("running", run_dir)
+    try:
+        outcome = train(cfg, launch)
+    except Exception as err:  # noqa: BLE001  (isolation: one failing config must not stop the sweep)
+        if multirun:
+            log.error(f"run failed ({' '.join(launch.overrides)}): {type(err).__name__}: {err}")
+            record_job("failed", run_dir, f"{type(err).__name__}: {err}")
+            return None
+        if isinstance(err, ConfigError):
+            log.error(f"error: {err}")
+            sys.exit(CONFIG_EXIT)
+        if isinstance(err, REPORTED):
+            log.error(f"error: {type(err).__name__}: {err}")
+            sys.exit(FAILED_EXIT)
+        raise
+    if outcome.kind == "held":
+        (log.warning if multirun else log.error)(held_message(outcome))
+    if multirun:  # "already_done": this sweep only found it finished (status --group sweep credits the trainer)
+        status = {"trained": outcome.record.get("status", "done"), "done": "already_done", "held": "skipped"}
+        record_job(status[outcome.kind], str(outcome.run_dir))
+    elif EXIT_CODES[outcome.kind]:
+        sys.exit(EXIT_CODES[outcome.kind])
+    return outcome.record.get("best_test_acc") if outcome.kind != "held" else None
+
+
+def check_launch(args: list[str]) -> None:
+    """Refuse what would fail only after a sweep has started: SLURM without SLURM, a runs_dir that -m splits."""
+    launches = any(a in ("-m", "--multirun") for a in args) and not any(
+        a in ("--cfg", "-c", "--info", "-i", "--help", "-h") for a in args)
+    if not launches:
+        return
+    if any(arg in SLURM_LAUNCHERS for arg in args) and shutil.which("srun") is None:
+        raise ConfigError("no SLURM found on this machine (no srun on PATH); hydra/launcher=submitit_local runs "
+                          "the same submitit path locally")
+    for override in parse_overrides([a for a in args if "=" in a]):
+        if override.key_or_group == "runs_dir" and sweep_size(override) > 1:
+            raise ConfigError("runs_dir contains a comma, which -m reads as several values; quote the path: "
+                              "'runs_dir=\"/path/with,comma\"'")
+
+
+def train_command(args: list[str], command_line: list[str]) -> None:
+    """``snnbench train ARGS``: Hydra parses ARGS as in any Hydra app; ``command_line`` goes into each record."""
+    importable(split_config_dirs(args)[0])
+    check_launch(args)
+
+    def task(cfg: DictConfig) -> float | None:
+        return run_one(cfg, command_line)
+
+    app = hydra.main(version_base="1.3", config_path=f"pkg://{CONFIG_MODULE}", config_name=PRIMARY)(task)
+    sys.argv = ["snnbench train", *args]
+    app()

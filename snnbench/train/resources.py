@@ -1,0 +1,96 @@
+"""What a run runs on, resolved once: the device, the CPU thread count and mixed precision.
+
+PyTorch's default is one intra-op thread per core of the machine. When several jobs share the cores (a parallel
+sweep, a SLURM job with fewer CPUs than the node, DataLoader workers, a shared server) its spinning OpenMP threads
+wait on cores they do not get, and training slows down by orders of magnitude. snnbench sets the count itself; it
+also changes the floating-point results on CPU, so it is recorded with every run.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import torch
+from omegaconf import DictConfig
+
+from snnbench.errors import ConfigError
+from snnbench.train.distributed import Dist
+
+
+@dataclass(frozen=True)
+class Launch:
+    """How this process was started, as far as a run needs to know: the command line for its record, and how many
+    jobs of its sweep share this machine (Hydra's launcher tells; see ``snnbench.train.app``)."""
+
+    command_line: tuple[str, ...] = ()
+    overrides: tuple[str, ...] = ()
+    job_number: int = 0          # this job's number in a multirun: picks its GPU
+    jobs_per_machine: int = 1    # parallel jobs of this sweep on this machine
+
+
+@dataclass(frozen=True)
+class Resources:
+    device: torch.device
+    threads: int
+    amp: bool        # mixed precision in training (CUDA only)
+    eval_amp: bool   # ... and in evaluation
+
+
+def usable_cpus() -> int:
+    """The cores this process may run on: its CPU affinity, capped by SLURM's ``SLURM_CPUS_PER_TASK``."""
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    slurm = os.environ.get("SLURM_CPUS_PER_TASK", "")
+    return max(1, min(cpus, int(slurm)) if slurm.isdigit() and int(slurm) > 0 else cpus)
+
+
+def auto_threads(jobs_per_machine: int = 1, workers: int = 0) -> int:
+    """The cores of this process's share of the machine (``usable_cpus / jobs_per_machine``), less one per
+    DataLoader worker, at least 1."""
+    share = usable_cpus() // max(1, jobs_per_machine)
+    return max(1, share - max(0, workers))
+
+
+def check_threads_setting(setting: int | str) -> None:
+    if setting != "auto" and (isinstance(setting, bool) or not isinstance(setting, int) or setting < 1):
+        raise ConfigError(f"trainer.threads={setting!r}; set auto or a whole number >= 1")
+
+
+def resolve_threads(setting: int | str, jobs_per_machine: int = 1, workers: int = 0) -> int:
+    """``trainer.threads``: ``auto`` (see :func:`auto_threads`) or a count, capped at the usable cores."""
+    check_threads_setting(setting)
+    return auto_threads(jobs_per_machine, workers) if setting == "auto" else min(int(setting), usable_cpus())
+
+
+def pick_device(setting: str, gpu_index: int = 0) -> torch.device:
+    """CPU or the GPU ``gpu_index`` modulo the visible GPUs (a torchrun local rank, or a parallel job's number)."""
+    if setting not in ("auto", "cpu", "cuda"):
+        raise ConfigError(f"trainer.device={setting!r}; choose auto, cpu or cuda")
+    if setting == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("trainer.device=cuda but no CUDA device is visible; use trainer.device=auto or cpu")
+    if setting == "cpu" or not torch.cuda.is_available():
+        return torch.device("cpu")
+    return torch.device("cuda", gpu_index % torch.cuda.device_count())
+
+
+def precision(device: torch.device, trainer: DictConfig) -> tuple[bool, bool]:
+    """(AMP in training, AMP in evaluation): only on CUDA, and evaluation only if ``trainer.eval_amp``."""
+    train_amp = device.type == "cuda" and bool(trainer.amp)
+    return train_amp, train_amp and bool(trainer.eval_amp)
+
+
+def resolve_resources(trainer: DictConfig, launch: Launch, dist: Dist) -> Resources:
+    """The device, threads and precision of one run; torchrun's local ranks share the machine like parallel jobs."""
+    jobs = launch.jobs_per_machine * int(os.environ.get("LOCAL_WORLD_SIZE", "1"))
+    threads = resolve_threads(trainer.threads, jobs, trainer.num_workers)
+    device = pick_device(trainer.device, dist.local_rank if dist.enabled else launch.job_number)
+    return Resources(device, threads, *precision(device, trainer))
+
+
+def apply(resources: Resources) -> None:
+    """Set the thread count, and deterministic kernels on CPU (cuDNN's autotuner on CUDA)."""
+    torch.set_num_threads(resources.threads)
+    if resources.device.type == "cpu":
+        torch.use_deterministic_algorithms(True)
+    else:
+        torch.backends.cudnn.benchmark = True
