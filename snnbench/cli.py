@@ -111,6 +111,7 @@ COMMANDS: dict[str, tuple[str, Callable[[list[str], list[str]], None]]] = {
               _module_main("snnbench.speed")),
     "new": ("new neuron|dataset NAME: a working skeleton of your own, with its YAML and test",
             _module_main("snnbench.scaffold")),
+    "migrate": ("adopt runs an earlier snnbench made under an older signature scheme", _module_main("snnbench.migrate")),
 }
 
 

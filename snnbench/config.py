@@ -85,7 +85,9 @@ def parse_overrides(overrides: list[str]) -> list[Override]:
     try:
         return OverridesParser.create().parse_overrides([o for o in overrides if not o.startswith("-")])
     except OverrideParseException as err:
-        raise ConfigError(f"cannot read the override {err.override!r}: {' '.join(err.message.split())}") from None
+        raise ConfigError(f"cannot read the override {err.override!r}: a value with characters other than letters, "
+                          f"digits and _-+./: (such as ~, a space or a non-ASCII letter) must be quoted, e.g. "
+                          f"key='value' inside double quotes for the shell") from None
 
 
 def sweep_size(override: Override) -> int:

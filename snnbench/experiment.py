@@ -23,12 +23,18 @@ class Experiment:
 
 
 def instantiate_checked(node: DictConfig, **kwargs: Any) -> Any:
-    """``hydra.utils.instantiate`` that lets our :class:`ConfigError` through unwrapped."""
+    """``hydra.utils.instantiate`` that lets our :class:`ConfigError` through unwrapped, and says in one line which
+    ``_target_`` cannot be imported."""
     try:
         return instantiate(node, _convert_="all", **kwargs)
     except InstantiationException as err:
         if isinstance(err.__cause__, ConfigError):
             raise err.__cause__ from None
+        if isinstance(err.__cause__, ImportError) and str(err).startswith("Error locating target"):
+            target = node.get("_target_")
+            reason = " ".join(str(err.__cause__).split("\n")[-2:]).strip()
+            raise ConfigError(f"cannot import _target_ '{target}' ({reason}); fix the dotted path in its YAML, or "
+                              f"put its module on the Python path (a --config-dir folder is)") from None
         raise
 
 

@@ -17,7 +17,8 @@ LAYERS = [
     {"snnbench.data", "snnbench.neurons"},
     {"snnbench.models", "snnbench.optim", "snnbench.losses"},
     {"snnbench.experiment"},
-    {"snnbench.train", "snnbench.report", "snnbench.speed", "snnbench.table_sweep", "snnbench.scaffold"},
+    {"snnbench.train", "snnbench.report", "snnbench.speed", "snnbench.table_sweep", "snnbench.scaffold",
+     "snnbench.migrate"},
     {"snnbench.cli", "snnbench.__main__"},
 ]
 
@@ -88,7 +89,8 @@ def test_light_commands_import_neither_torch_nor_hydra(tmp_path, command):
     run = runs / "seq_digits" / "lif" / "0123456789ab" / "seed=0"
     run.mkdir(parents=True)
     (run / "result.json").write_text('{"status": "done", "dataset": "seq_digits", "neuron": "lif", "seed": 0, '
-                                     '"signature": "0123456789ab", "epochs_done": 1, "best_test_acc": 0.5}')
+                                     '"signature": "0123456789ab", "epochs_done": 1, "epochs": 1, "best_test_acc": 0.5, '
+                                     '"final_test_acc": 0.5, "best_epoch": 0}')
     code = (f"import sys\nfrom snnbench.cli import main\ntry:\n    {LIGHT[command]}\nexcept SystemExit:\n    pass\n"
             "print('heavy:', [m for m in ('torch', 'hydra', 'omegaconf') if m in sys.modules])")
     proc = subprocess.run([sys.executable, "-c", code, str(runs)], capture_output=True, text=True)

@@ -52,7 +52,11 @@ def test_status_reads_records_without_importing_torch_or_hydra(tmp_path):
         run = runs / "seq_digits" / "lif" / f"{i:012x}" / "seed=0"
         run.mkdir(parents=True)
         (run / "result.json").write_text(json.dumps({"status": "done", "dataset": "seq_digits", "neuron": "lif",
-                                                     "seed": 0, "epochs_done": 1, "epochs": 1, "best_test_acc": 0.5}))
+                                                     "seed": 0, "epochs_done": 1, "epochs": 1, "best_test_acc": 0.5,
+                                                     "final_test_acc": 0.5, "best_epoch": 0,
+                                                     "signature_scheme": 2}))
+        (run / "config.yaml").write_text("neuron:\n  name: lif\n")
+        (run / "metrics.jsonl").write_text('{"epoch": 0, "test_acc": 0.5}\n')
     code = ("import sys; from snnbench.cli import main; main(['status', '--runs', sys.argv[1]]); "
             "heavy = [m for m in ('torch', 'hydra', 'omegaconf', 'pandas') if m in sys.modules]; "
             "print('heavy:', heavy)")

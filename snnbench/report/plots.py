@@ -22,7 +22,7 @@ import pandas as pd  # noqa: E402
 import yaml  # noqa: E402
 
 from snnbench.errors import ConfigError  # noqa: E402
-from snnbench.runs.records import default_runs_dir, read_metrics  # noqa: E402
+from snnbench.runs.records import default_runs_dir, folder_damage, read_metrics  # noqa: E402
 from snnbench.report.tables import distinguishing_keys, load_records, packaged_specs, parse_filters, select  # noqa: E402
 
 STYLES = [("-", "o"), ("--", "s"), (":", "^"), ("-.", "D"), ("-", "v"), ("--", "P"), (":", "X"), ("-.", "*")]
@@ -44,8 +44,11 @@ def _save(fig: plt.Figure, out: Path) -> list[Path]:
     return paths
 
 
-def test_accuracy_curve(run_dir: str) -> pd.Series:
-    """Test accuracy (%) per epoch (1, 2, ...) of one run."""
+def accuracy_curve(run_dir: str, epochs_done: int) -> pd.Series:
+    """Test accuracy (%) per epoch (1, 2, ...) of one run; a damaged ``metrics.jsonl`` is an error naming it."""
+    damage = folder_damage(Path(run_dir), {"epochs_done": int(epochs_done)})
+    if damage:
+        raise ConfigError(f"damaged run files, {damage}; rerun its config to rewrite them")
     rows = read_metrics(Path(run_dir))
     return pd.Series([row["test_acc"] * 100 for row in rows], index=range(1, len(rows) + 1), dtype=float)
 
@@ -57,7 +60,7 @@ def curve_groups(done: pd.DataFrame, by: str = "neuron") -> list[tuple[str, pd.D
     for (value, _), group in done.groupby([by, "signature"]):
         keys = [k for k in distinguishing_keys(done[done[by] == value]) if k != by]
         label = " ".join([str(value), *(f"{k}={group[k].iloc[0]}" for k in keys)])
-        groups.append((label, pd.concat([test_accuracy_curve(path) for path in group["path"]], axis=1)))
+        groups.append((label, pd.concat([accuracy_curve(p, n) for p, n in zip(group["path"], group["epochs_done"])], axis=1)))
     return sorted(groups, key=lambda item: item[0])
 
 

@@ -8,15 +8,16 @@ same command to resume it). Grouped by dataset, neuron or sweep; counts at the b
 from __future__ import annotations
 
 import argparse
+import socket
 import time
 from collections import Counter
 from pathlib import Path
 
 from snnbench.errors import ConfigError
 from snnbench.runs.folder import RunFolder
-from snnbench.runs.locks import STALE_AFTER_S, owner_path, seems_running
-from snnbench.runs.records import default_runs_dir, read_config, read_results, sweep_outcomes
-from snnbench.runs.signature import differing_keys, flatten
+from snnbench.runs.locks import STALE_AFTER_S, alive, owner_path, read_owner, seems_running
+from snnbench.runs.records import default_runs_dir, folder_damage, read_config, read_results, scheme_of, sweep_outcomes
+from snnbench.runs.signature import SCHEME, differing_keys, flatten
 
 
 def run_state(run: RunFolder, record: dict, stale_after_s: float) -> tuple[str, str]:
@@ -29,18 +30,21 @@ def run_state(run: RunFolder, record: dict, stale_after_s: float) -> tuple[str, 
         error = str(record.get("error") or status)
         return status, error.splitlines()[0] if error else status
     lock = run.lock_path
+    try:
+        age = f"heartbeat {time.time() - owner_path(lock).stat().st_mtime:.0f}s ago"
+    except OSError:
+        age = "heartbeat unknown"
     if seems_running(lock, stale_after_s):
-        try:
-            age = f"heartbeat {time.time() - owner_path(lock).stat().st_mtime:.0f}s ago"
-        except OSError:
-            age = "heartbeat unknown"
         return "running", f"{epoch}, {age}"
+    owner = read_owner(lock)
+    if owner.get("host") == socket.gethostname() and alive(owner.get("pid")):
+        return "stale", f"{epoch}, {age}: its process {owner['pid']} is alive but silent (stopped?) and holds the run"
     return "stale", f"{epoch}, no live process: rerun the same command to resume"
 
 
-def sweep_labels(records: list[tuple[Path, dict]]) -> dict[Path, str]:
+def sweep_labels(records: list[tuple[Path, dict]], raw: dict[Path, dict | None]) -> dict[Path, str]:
     """`` neuron.tau=4``: for runs of one dataset and neuron, the config values that tell them apart."""
-    configs = {path: flatten(read_config(path.parent) or {}) for path, _ in records}
+    configs = {path: flatten(raw[path] or {}) for path, _ in records}
     groups: dict[tuple, list[Path]] = {}
     for path, record in records:
         groups.setdefault((record.get("dataset"), record.get("neuron")), []).append(path)
@@ -77,10 +81,18 @@ def main(argv: list[str]) -> None:
     if not runs_dir.is_dir():
         raise ConfigError(f"no runs folder at {runs_dir}; give --runs DIR (or set SNNBENCH_RUNS)")
     records, damaged = read_results(runs_dir)
-    labels = sweep_labels(records)
+    configs = {path: read_config(path.parent) for path, _ in records}
+    labels = sweep_labels(records, configs)
     for result_path, record in records:
         run = RunFolder(result_path.parent)
         state, detail = run_state(run, record, args.stale_after)
+        if state != "running" and scheme_of(run.path, record, configs[result_path]) < SCHEME:
+            made_by = (record.get("versions") or {}).get("snnbench", "?")
+            state, detail = "older", (f"made by snnbench {made_by} under signature scheme "
+                                      f"{scheme_of(run.path, record, configs[result_path])}, {record.get('status')}: "
+                                      f"`snnbench migrate` adopts it if its config is the same computation")
+        if state == "done" and (damage := folder_damage(run.path, record)):
+            damaged.append(damage)
         counts[state] += 1
         key = sweeps.get(str(run.path.resolve()), "(not in a sweep)") if args.group == "sweep" else record.get(args.group, "?")
         name = f"{record.get('dataset')}/{record.get('neuron')} {run.signature} seed={record.get('seed')}" \
@@ -90,7 +102,7 @@ def main(argv: list[str]) -> None:
         print(f"{args.group} {key}:")
         print("\n".join(groups[key]))
     for line in damaged:
-        print(f"damaged record (skipped; rerun its config to rewrite it): {line}")
-    states = ("done", "failed", "interrupted", "running", "stale")
+        print(f"damaged (rerun its config to rewrite it): {line}")
+    states = ("done", "failed", "interrupted", "running", "stale") + (("older",) if counts["older"] else ())
     print(f"{sum(counts.values())} runs: " + ", ".join(f"{counts[s]} {s}" for s in states)
-          + (f"; {len(damaged)} damaged records" if damaged else ""))
+          + (f"; {len(damaged)} damaged" if damaged else ""))

@@ -21,8 +21,8 @@ import pandas as pd
 import yaml
 
 from snnbench.errors import ConfigError
-from snnbench.runs.records import default_runs_dir, read_config, read_results
-from snnbench.runs.signature import differing_keys, flatten
+from snnbench.runs.records import default_runs_dir, read_config, read_results, scheme_of
+from snnbench.runs.signature import SCHEME, differing_keys, flatten
 
 SPECS = Path("results/tables/specs")  # a project's own specs, relative to the working folder
 
@@ -56,17 +56,21 @@ def load_records(runs_dir: Path) -> pd.DataFrame:
     again under ``config:<key>`` (what :func:`distinguishing_keys` compares).
 
     Damaged records are skipped and named on stderr. A run is its signature and seed, wherever its folder lies:
-    a copy of a run folder elsewhere under ``runs_dir`` (a backup) is counted once (the most advanced copy).
+    a copy of a run folder elsewhere under ``runs_dir`` (a backup) is counted once (the most advanced copy). Runs
+    made under an older signature scheme are left out (never counted twice) and counted in ``frame.attrs["older"]``.
     """
     records, damaged = read_results(runs_dir, anywhere=True)
     for line in damaged:
         print(f"skipping a damaged record: {line}", file=sys.stderr)
-    rows = []
+    rows, older = [], 0
     for result_path, record in records:
         config_path = result_path.with_name("config.yaml")
         config = read_config(result_path.parent) if config_path.exists() else {}
         if config is None:
             print(f"skipping a damaged config: {config_path}", file=sys.stderr)
+            continue
+        if scheme_of(result_path.parent, record, config or None) < SCHEME:
+            older += 1
             continue
         flat = flatten(config)
         rows.append({**flat, **record, "path": str(result_path.parent), **{f"config:{k}": v for k, v in flat.items()}})
@@ -75,7 +79,12 @@ def load_records(runs_dir: Path) -> pd.DataFrame:
         rank = frame["status"].map({"done": 2, "running": 1}).fillna(0) * 1e6 + frame.get("epochs_done", 0).fillna(0)
         frame = frame.assign(_rank=rank).sort_values("_rank", ascending=False, kind="stable")
         frame = frame.drop_duplicates(["signature", "seed"]).drop(columns="_rank").sort_values("path", kind="stable")
-    return frame.reset_index(drop=True)
+    frame = frame.reset_index(drop=True)
+    frame.attrs["older"] = older
+    if older:
+        print(f"leaving out {older} runs made under an older signature scheme (`snnbench status` lists them; "
+              f"`snnbench migrate` adopts those whose config is the same computation)", file=sys.stderr)
+    return frame
 
 
 def distinguishing_keys(records: pd.DataFrame) -> list[str]:
@@ -118,6 +127,66 @@ def resolve_spec(name_or_path: str) -> Path:
             return path
     found = sorted({p.stem for folder in (SPECS, packaged_specs()) for p in folder.glob("*.yaml")})
     raise ConfigError(f"no table spec '{name_or_path}'; give a path or one of: {', '.join(found)}")
+
+
+def read_spec(path: Path) -> dict[str, Any]:
+    """A table spec, checked: one :class:`ConfigError` naming the file and what to fix."""
+
+    def bad(what: str) -> ConfigError:
+        return ConfigError(f"table spec {path}: {what}")
+
+    try:
+        spec = yaml.safe_load(path.read_text())
+    except (OSError, yaml.YAMLError) as err:
+        raise bad(f"cannot be read as YAML ({type(err).__name__}: {' '.join(str(err).split())})") from None
+    if not isinstance(spec, dict):
+        raise bad("is not a mapping of settings (title, metric, rows, columns, ...)")
+    for key in ("title", "metric", "rows", "columns"):
+        if key not in spec:
+            raise bad(f"has no '{key}'")
+    if spec["metric"] not in METRIC_NAMES:
+        raise bad(f"metric '{spec['metric']}' is unknown; choose one of: {', '.join(METRIC_NAMES)}")
+    for axis in ("rows", "columns"):
+        if not isinstance(spec[axis], dict) or not isinstance(spec[axis].get("field"), str):
+            raise bad(f"{axis} needs a field, e.g. {axis}: {{field: neuron}}")
+        if "values" in spec[axis] and not isinstance(spec[axis]["values"], list):
+            raise bad(f"{axis}.values must be a list")
+    if not isinstance(spec.get("filters", {}), dict):
+        raise bad("filters must be a mapping of field: value (or a list of values)")
+    for key in ("seeds", "extra_columns", "extension_rows"):
+        if not isinstance(spec.get(key, []), list):
+            raise bad(f"{key} must be a list")
+    for extra in spec.get("extra_columns", []):
+        if extra not in METRIC_NAMES:
+            raise bad(f"extra column '{extra}' is unknown; choose from: {', '.join(METRIC_NAMES)}")
+    if "paper" in spec:
+        paper = spec["paper"]
+        if not isinstance(paper, dict) or not {"file", "table"} <= set(paper):
+            raise bad("paper needs file and table, e.g. paper: {file: ../../paper/x.yaml, table: seq_cifar}")
+        if not (path.parent / str(paper["file"])).is_file():
+            raise bad(f"paper file {path.parent / str(paper['file'])} does not exist")
+    return spec
+
+
+PATTERN_CHARACTERS = set("*?[]|^$\\")
+
+
+def check_spec_against(spec: dict[str, Any], path: Path, records: pd.DataFrame, extra: dict[str, Any]) -> None:
+    """Fields the records do not have, and filter values that look like patterns and match nothing, are
+    mistakes of the spec (or of --filter): say so instead of printing an empty table."""
+    if not len(records):
+        return
+    for axis in ("rows", "columns"):
+        field_name = spec[axis]["field"]
+        if field_name not in records:
+            raise ConfigError(f"table spec {path}: {axis}.field '{field_name}' is a field of no record; use a "
+                              f"result field (neuron, dataset, T, ...) or a config key (neuron.k, ...)")
+    for key, wanted in {**spec.get("filters", {}), **extra}.items():
+        values = wanted if isinstance(wanted, list) else [wanted]
+        for value in values:
+            if isinstance(value, str) and PATTERN_CHARACTERS & set(value) and not len(select(records, {key: value})):
+                raise ConfigError(f"table spec {path}: filter {key}: {value!r} looks like a pattern, but filters "
+                                  f"match values exactly; list the values instead")
 
 
 @dataclass
@@ -209,6 +278,9 @@ def build_table(spec: dict[str, Any], records: pd.DataFrame, spec_dir: Path, ext
     cells: dict[tuple[Any, Any], Cell] = {}
     extras: dict[tuple[Any, Any, str], Cell] = {}
     notes: list[str] = [f"rows labelled by the swept setting(s): {', '.join(keys)}"] if keys else []
+    if records.attrs.get("older"):
+        notes.append(f"{records.attrs['older']} runs made under an older signature scheme are not counted "
+                     f"(`snnbench migrate` adopts those whose config is the same computation)")
     if len(done) and row_field in done and col_field in done:
         for (r, c), group in done.groupby(["_row", col_field]):
             by_config = sorted(group.groupby("signature"), key=lambda item: (-len(item[1]), item[0]))
@@ -366,14 +438,15 @@ def main(argv: list[str]) -> None:
                         help="extra filter on a result or config field, e.g. trainer.epochs=2 (repeatable)")
     args = parser.parse_args(argv)
     runs = args.runs or default_runs_dir()
-    if args.runs is not None and not runs.is_dir():
+    if not runs.is_dir():
         raise ConfigError(f"no runs folder at {runs}; give --runs DIR (or set SNNBENCH_RUNS)")
     spec_path = resolve_spec(args.spec)
-    spec = yaml.safe_load(spec_path.read_text())
+    spec = read_spec(spec_path)
     if args.metric:
         spec["metric"] = args.metric
-    table = build_table(spec, load_records(runs) if runs.exists() else pd.DataFrame(), spec_path.parent,
-                        parse_filters(args.filter))
+    records = load_records(runs)
+    check_spec_against(spec, spec_path, records, parse_filters(args.filter))
+    table = build_table(spec, records, spec_path.parent, parse_filters(args.filter))
     text = render(table, args.format)
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -6,6 +6,7 @@ import errno
 import os
 import shutil
 import tempfile
+import traceback
 from pathlib import Path
 from typing import Callable
 
@@ -30,12 +31,15 @@ def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
         os.chmod(tmp, FILE_MODE)
         try:
             write(Path(tmp))
-        except OSError:
+        except OSError as err:
+            _release(err)
             raise
         except Exception as err:  # torch.save reports a full disk as a RuntimeError from its zip writer
+            _release(err)
             free = shutil.disk_usage(path.parent).free
-            raise OSError(errno.ENOSPC if free < 16 << 20 else errno.EIO,
-                          f"could not write {path} ({type(err).__name__}: {err}); {free} bytes free there") from err
+            code = errno.ENOSPC if free < 16 << 20 else errno.EIO
+            raise OSError(code, f"could not write {path}: {os.strerror(code)} ({type(err).__name__}: {err}); "
+                                f"{free} bytes free there") from None
         with open(tmp, "rb") as f:  # durable before it becomes visible: data, then the rename in the folder
             os.fsync(f.fileno())
         os.replace(tmp, path)
@@ -43,6 +47,17 @@ def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def _release(err: BaseException) -> None:
+    """Drop the local variables of the frames an exception (and its chain) holds: a half-written file object among
+    them would keep the deleted temporary's space on a full disk until the exception is gone, and the failure
+    record written after it would not fit."""
+    seen: set[int] = set()
+    while err is not None and id(err) not in seen:
+        seen.add(id(err))
+        traceback.clear_frames(err.__traceback__)
+        err = err.__cause__ or err.__context__
 
 
 def _fsync_folder(folder: Path) -> None:

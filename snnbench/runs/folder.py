@@ -7,8 +7,8 @@ Layout of ``<runs_dir>/<dataset>/<neuron>/<signature>/seed=<seed>/``::
     result.json        status (running | done | failed) and the summary of the run
     checkpoints/last.pt  state after the last finished epoch (model, optimiser, RNG, history)
     tb/                TensorBoard scalars
-
-and ``<runs_dir>/.locks/<dataset>-<neuron>-<signature>-seed=<seed>.lock`` while a process trains it.
+    .lock              the flock lock its owner holds while training (created with the folder, never deleted)
+    .lock.owner.json   who holds it (pid, host, heartbeat), for ``snnbench status``
 
 The signature is :func:`snnbench.runs.signature.config_signature`. Every file is written atomically
 (:mod:`snnbench.runs.files`); :mod:`snnbench.runs.records` reads them.
@@ -55,9 +55,9 @@ class RunFolder:
 
     @property
     def lock_path(self) -> Path:
-        """Outside the run folder, so that a run that never starts leaves no folder behind."""
-        runs_dir = self.path.parents[3]
-        return runs_dir / ".locks" / f"{'-'.join(self.path.parts[-4:])}.lock"
+        """Inside the run folder: deleting a hidden folder of locks is a routine clean-up, deleting a run's own
+        files is not. A lock file is never removed (a process waiting on a removed one would own a ghost)."""
+        return self.path / ".lock"
 
     @property
     def result_path(self) -> Path:
@@ -87,7 +87,9 @@ class RunFolder:
                 leftover.unlink(missing_ok=True)
 
     def write_result(self, result: dict[str, Any]) -> None:
-        atomic_write_text(self.result_path, json.dumps({"schema_version": RESULT_SCHEMA_VERSION, **result}, indent=2))
+        """Strict JSON: a NaN or infinity is refused (ValueError), never written as a bare token."""
+        record = {"schema_version": RESULT_SCHEMA_VERSION, **result}
+        atomic_write_text(self.result_path, json.dumps(record, indent=2, allow_nan=False))
 
     def write_config(self, cfg: DictConfig) -> None:
         from omegaconf import OmegaConf
@@ -95,7 +97,7 @@ class RunFolder:
         atomic_write_text(self.path / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
 
     def write_metrics(self, history: list[dict[str, Any]]) -> None:
-        atomic_write_text(self.metrics_path, "".join(json.dumps(row) + "\n" for row in history))
+        atomic_write_text(self.metrics_path, "".join(json.dumps(row, allow_nan=False) + "\n" for row in history))
 
     def save_checkpoint(self, state: dict[str, Any]) -> None:
         """Write ``last.pt``, keeping the one it replaces as ``previous.pt``."""

@@ -44,16 +44,15 @@ def record_job(status: str, run_dir: str | None, error: str | None = None) -> No
 
 
 def settled(outcome: dict[str, Any]) -> dict[str, Any]:
-    """A job's outcome with the status its run's own record gives (the record wins over the job file)."""
+    """A job's outcome as ``done``, ``skipped`` (another process trains it) or ``failed``: the run's own record
+    decides, and a job whose run has no readable final record never counts as done."""
     run_dir = outcome.get("run_dir")
     if not run_dir:
-        return outcome
+        return {**outcome, "status": "failed", "error": outcome.get("error") or "the job recorded no run"}
     try:
         record = read_result(Path(run_dir) / "result.json")
     except DamagedRecord as err:
-        if outcome["status"] in ("done", "already_done", "skipped"):
-            return {**outcome, "status": "failed", "error": f"no readable record: {err}"}
-        return outcome
+        return {**outcome, "status": "failed", "error": outcome.get("error") or f"no readable record: {err}"}
     status = record.get("status")
     if status in ("failed", "interrupted"):
         return {**outcome, "status": "failed", "error": outcome.get("error") or record.get("error") or status}
@@ -70,10 +69,11 @@ class SweepSummary(Callback):
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         outcomes = [settled(o) for o in sweep_outcomes(Path(config.hydra.sweep.dir))]
+        done = [o for o in outcomes if o["status"] == "done"]
         failed = [o for o in outcomes if o["status"] == "failed"]
         others = [o for o in outcomes if o["status"] == "skipped"]
         n = len(outcomes)
-        log.info(f"sweep finished: {n - len(failed) - len(others)} of {n} runs done, {len(failed)} of {n} failed"
+        log.info(f"sweep finished: {len(done)} of {n} runs done, {len(failed)} of {n} failed"
                  + (f", {len(others)} of {n} being trained by another process (rerun later)" if others else "")
                  + f" (records under {config.runs_dir}; this sweep's jobs under {config.hydra.sweep.dir})")
         for outcome in failed:

@@ -48,7 +48,7 @@ def read_owner(lock_path: Path) -> dict[str, Any]:
     return owner if valid else {}
 
 
-def _alive(pid: object) -> bool:
+def alive(pid: object) -> bool:
     try:
         os.kill(int(pid), 0)
     except (ProcessLookupError, ValueError, TypeError, OverflowError):
@@ -59,13 +59,13 @@ def _alive(pid: object) -> bool:
 
 
 def seems_running(lock_path: Path, stale_after_s: float = STALE_AFTER_S) -> bool:
-    """For display only (never for ownership): an owner file whose process is alive (this host) or whose heartbeat
-    is fresh (another host)."""
+    """For display only (never for ownership): an owner file whose heartbeat is fresh and, on this host, whose
+    process is alive (a stopped process, SIGSTOP, is alive but beats no more)."""
     owner = read_owner(lock_path)
     if not owner:
         return False
-    if owner.get("host") == socket.gethostname():
-        return _alive(owner.get("pid"))
+    if owner.get("host") == socket.gethostname() and not alive(owner.get("pid")):
+        return False
     try:
         return time.time() - owner_path(lock_path).stat().st_mtime < stale_after_s
     except OSError:

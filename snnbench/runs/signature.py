@@ -3,6 +3,14 @@
 The keys that cannot change what a run computes (paths, worker and thread counts, the device choice, ...) are
 listed under ``signature_ignores`` in ``configs/train.yaml`` (dotted patterns, ``*`` for one or more levels);
 numbers are normalised (``4`` and ``4.0`` are one value), so a computation always maps to one folder.
+
+The scheme is versioned (:data:`SCHEME`, recorded in every ``result.json``):
+
+1. up to snnbench at 7886174 (2026-11-25): the nested resolved config without the seed and a fixed list of keys;
+2. since: flattened, normalised, without ``signature_ignores``.
+
+A run made under an earlier scheme is shown as such and never counted twice; ``snnbench migrate`` adopts it when
+its config is the same computation (:data:`ADDED_AS_BEFORE`).
 """
 
 from __future__ import annotations
@@ -17,6 +25,11 @@ if TYPE_CHECKING:
 
 #: Where the keys that do not change a run's computation are listed in the config. The seed is never part of it.
 IGNORES_KEY = "signature_ignores"
+SCHEME = 2
+#: Keys added to the config since scheme 1 whose value here is what every run did before the key existed: a run
+#: made before them is the same computation with them at these values. A key added with another behaviour than
+#: before does not belong here (such a run computed something else, and is not adopted).
+ADDED_AS_BEFORE = {"trainer.eval_amp": True, "trainer.persistent_workers": False}
 
 
 def flatten(node: Any, prefix: str = "") -> dict[str, Any]:
@@ -42,21 +55,34 @@ def ignored(key: str, patterns: list[str]) -> bool:
     return any(fnmatch.fnmatchcase(key, pattern) for pattern in patterns)
 
 
+def fields_of(config: dict[str, Any], patterns: list[str] | None = None) -> dict[str, Any]:
+    """A resolved config's dotted keys that define a run's computation (all but the seed, ``signature_ignores``
+    and the keys that it matches, or ``patterns`` if given), with normalised values."""
+    config = dict(config)
+    own = list(config.pop(IGNORES_KEY, None) or [])
+    config.pop("seed", None)
+    return {k: _normalise(v) for k, v in flatten(config).items() if not ignored(k, own if patterns is None else patterns)}
+
+
+def signature_of(config: dict[str, Any]) -> str:
+    """Short hash of :func:`fields_of`: the same computation always maps to the same run folder (a plain dict, as
+    ``config.yaml`` holds it; no OmegaConf needed)."""
+    text = json.dumps(fields_of(config), sort_keys=True, default=str)
+    return hashlib.sha1(text.encode()).hexdigest()[:12]
+
+
 def signature_fields(cfg: DictConfig) -> dict[str, Any]:
-    """The resolved config's dotted keys that define a run's computation (all but the seed, ``signature_ignores``
-    and the keys that it matches), with normalised values."""
+    """:func:`fields_of` the resolved ``cfg``."""
     from omegaconf import OmegaConf
 
-    resolved = OmegaConf.to_container(cfg, resolve=True)
-    patterns = list(resolved.pop(IGNORES_KEY, None) or [])
-    resolved.pop("seed", None)
-    return {k: _normalise(v) for k, v in flatten(resolved).items() if not ignored(k, patterns)}
+    return fields_of(OmegaConf.to_container(cfg, resolve=True))
 
 
 def config_signature(cfg: DictConfig) -> str:
-    """Short hash of :func:`signature_fields`: the same computation always maps to the same run folder."""
-    text = json.dumps(signature_fields(cfg), sort_keys=True, default=str)
-    return hashlib.sha1(text.encode()).hexdigest()[:12]
+    """:func:`signature_of` the resolved ``cfg``."""
+    from omegaconf import OmegaConf
+
+    return signature_of(OmegaConf.to_container(cfg, resolve=True))
 
 
 def differing_keys(configs: list[dict[str, Any]]) -> list[str]:

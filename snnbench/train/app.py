@@ -5,8 +5,10 @@ the sweep's job records (a multirun: one failing config never stops the sweep)."
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import sys
+from pathlib import Path
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
@@ -17,14 +19,14 @@ from snnbench.config import CONFIG_MODULE, PRIMARY, importable, parse_overrides,
 from snnbench.errors import ConfigError
 from snnbench.runs.folder import CheckpointError, RunFolder
 from snnbench.runs.job_outcomes import record_job
-from snnbench.train.loop import NonFiniteLossError, train
+from snnbench.train.loop import NonFiniteError, train
 from snnbench.train.outcome import CONFIG_EXIT, EXIT_CODES, FAILED_EXIT, Outcome
 from snnbench.train.resources import Launch, usable_cpus
 
 log = logging.getLogger("snnbench")
 SLURM_LAUNCHERS = ("hydra/launcher=slurm", "hydra/launcher=submitit_slurm")
 #: Failures of a run that are the user's to fix and need no traceback: one line, exit 1.
-REPORTED = (OSError, CheckpointError, NonFiniteLossError)
+REPORTED = (OSError, CheckpointError, NonFiniteError)
 
 
 def launch_of(command_line: list[str]) -> Launch:
@@ -78,7 +80,9 @@ def run_one(cfg: DictConfig, command_line: list[str]) -> float | None:
 
 
 def check_launch(args: list[str]) -> None:
-    """Refuse what would fail only after a sweep has started: SLURM without SLURM, a runs_dir that -m splits."""
+    """Refuse in one line what Hydra would report in many (an override it cannot read) or what would fail only after
+    a sweep has started: SLURM without SLURM, a runs_dir that -m splits or cannot write."""
+    overrides = parse_overrides([a for a in args if "=" in a])
     launches = any(a in ("-m", "--multirun") for a in args) and not any(
         a in ("--cfg", "-c", "--info", "-i", "--help", "-h") for a in args)
     if not launches:
@@ -86,10 +90,24 @@ def check_launch(args: list[str]) -> None:
     if any(arg in SLURM_LAUNCHERS for arg in args) and shutil.which("srun") is None:
         raise ConfigError("no SLURM found on this machine (no srun on PATH); hydra/launcher=submitit_local runs "
                           "the same submitit path locally")
-    for override in parse_overrides([a for a in args if "=" in a]):
+    runs_dir = os.environ.get("SNNBENCH_RUNS", "./runs")
+    for override in overrides:
         if override.key_or_group == "runs_dir" and sweep_size(override) > 1:
             raise ConfigError("runs_dir contains a comma, which -m reads as several values; quote the path: "
                               "'runs_dir=\"/path/with,comma\"'")
+        if override.key_or_group == "runs_dir":
+            runs_dir = str(override.value())
+    check_writable(Path(runs_dir))
+
+
+def check_writable(runs_dir: Path) -> None:
+    """A sweep writes its bookkeeping under runs_dir before any job starts: refuse one it cannot write."""
+    existing = next(p for p in (runs_dir, *runs_dir.absolute().parents) if p.exists())
+    if not existing.is_dir():
+        raise ConfigError(f"runs_dir={runs_dir} cannot be a folder: {existing} is a file; give another runs_dir")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise ConfigError(f"runs_dir={runs_dir} cannot be written ({existing} is not writable for you); give "
+                          f"another runs_dir")
 
 
 def train_command(args: list[str], command_line: list[str]) -> None:

@@ -25,11 +25,12 @@ from torch.utils.tensorboard import SummaryWriter
 from tqdm import tqdm
 
 from snnbench.data import DataBundle, to_time_major
+from snnbench.errors import ConfigError
 from snnbench.experiment import build_experiment, count_parameters, instantiate_checked
 from snnbench.neurons import contract
 from snnbench.runs.folder import RunFolder
 from snnbench.runs.locks import RunLock
-from snnbench.runs.records import read_record
+from snnbench.runs.records import folder_damage, read_record
 from snnbench.train import efficiency, record as records
 from snnbench.train.distributed import Dist, process_group, share_decision, sum_across
 from snnbench.train.outcome import Outcome
@@ -40,8 +41,25 @@ from snnbench.train.settings import check_settings
 log = logging.getLogger("snnbench")
 
 
-class NonFiniteLossError(RuntimeError):
-    """The training loss became NaN or infinite."""
+class NonFiniteError(RuntimeError):
+    """A loss or a metric became NaN or infinite: the run stops as failed, and no such number is recorded."""
+
+
+def require_finite(values: dict[str, Any], where: str) -> None:
+    """Raise :class:`NonFiniteError` naming the first NaN or infinite number in ``values`` (lists and dicts too)."""
+
+    def numbers(value: Any) -> list[float]:
+        if isinstance(value, dict):
+            return [n for v in value.values() for n in numbers(v)]
+        if isinstance(value, (list, tuple)):
+            return [n for v in value for n in numbers(v)]
+        return [value] if isinstance(value, float) else []
+
+    for key, value in values.items():
+        bad = next((n for n in numbers(value) if not math.isfinite(n)), None)
+        if bad is not None:
+            raise NonFiniteError(f"{where}: {key} is {bad}; the run stops here and records no such number (lower "
+                                 f"optim.lr, check the data, or look for overflowing BatchNorm statistics)")
 
 
 def train(cfg: DictConfig, launch: Launch = Launch()) -> Outcome:
@@ -58,7 +76,7 @@ def train(cfg: DictConfig, launch: Launch = Launch()) -> Outcome:
                 return Outcome(decision, run.path)
             return Outcome("trained", run.path, train_run(cfg, run, read_record(run.result_path), dist, launch))
         previous = read_record(run.result_path)
-        if previous and previous.get("status") == "done":
+        if _finished(run, previous):
             return _found_done(run, previous, dist)
         with RunLock(run.lock_path) as lock:
             if not lock.acquired:
@@ -67,10 +85,21 @@ def train(cfg: DictConfig, launch: Launch = Launch()) -> Outcome:
                          f"{lock.owner.get('host', '?')} is training it")
                 return Outcome("held", run.path, {**(previous or {}), "owner": lock.owner})
             previous = read_record(run.result_path)  # another process may have finished it meanwhile
-            if previous and previous.get("status") == "done":
+            if _finished(run, previous):
                 return _found_done(run, previous, dist)
             share_decision("train", dist)
             return Outcome("trained", run.path, train_run(cfg, run, previous, dist, launch))
+
+
+def _finished(run: RunFolder, record: dict[str, Any] | None) -> bool:
+    """Done, and whole: a done run whose config or metrics are damaged is resumed from its checkpoint, which
+    rewrites them (a damaged record itself reads as None)."""
+    if not record or record.get("status") != "done":
+        return False
+    damage = folder_damage(run.path, record)
+    if damage:
+        log.warning(f"the done run {run.path} is damaged ({damage}); resuming it from its checkpoint rewrites it")
+    return damage is None
 
 
 def _found_done(run: RunFolder, record: dict[str, Any], dist: Dist) -> Outcome:
@@ -91,6 +120,10 @@ def train_run(cfg: DictConfig, run: RunFolder, previous: dict[str, Any] | None, 
     if dist.enabled and cfg.trainer.sync_bn:
         model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
     data, model = experiment.data, model.to(device)
+    if cfg.trainer.drop_last and len(data.train) < cfg.trainer.batch_size:
+        raise ConfigError(f"trainer.batch_size={cfg.trainer.batch_size} is larger than the training set "
+                          f"({len(data.train)} samples), so no batch would be trained; set trainer.batch_size <= "
+                          f"{len(data.train)}")
     optimizer = instantiate_checked(cfg.optim, params=model.parameters())
     scheduler = instantiate(cfg.sched, optimizer=optimizer)
     criterion = instantiate(cfg.loss)
@@ -130,8 +163,10 @@ def train_run(cfg: DictConfig, run: RunFolder, previous: dict[str, Any] | None, 
                                     desc=f"epoch {epoch + 1}/{epochs}", dist=dist,
                                     aux_loss=lambda: contract.aux_loss(model))
             stats |= evaluate(model, test_loader, criterion, device, data, resources.eval_amp, layers)
+            require_finite(stats, f"epoch {epoch + 1}/{epochs}, evaluation")
             if cfg.efficiency.every_epoch and dist.is_main:
                 stats |= count()
+                require_finite(stats, f"epoch {epoch + 1}/{epochs}, operation counting")
             scheduler.step()
             elapsed += stats["train_s"] + stats["eval_s"]
             history.append({"epoch": epoch, "lr": lr, **stats})
@@ -152,7 +187,10 @@ def train_run(cfg: DictConfig, run: RunFolder, previous: dict[str, Any] | None, 
             log.info(records.epoch_line(epoch, epochs, stats, summary))
         result = {**header, "status": "done", "wall_s": elapsed, **records.summarise(history)}
         if dist.is_main:
-            result |= efficiency.peak_memory(device) | {"model_bytes": efficiency.model_bytes(model)} | count()
+            run.write_metrics(history)  # again: a resumed done run whose metrics were damaged gets them back
+            counts = count()
+            require_finite(counts, "operation counting after the last epoch")
+            result |= efficiency.peak_memory(device) | {"model_bytes": efficiency.model_bytes(model)} | counts
             result["finished_at"] = records.now()
             run.write_result(result)
     except KeyboardInterrupt:
@@ -189,8 +227,7 @@ def train_one_epoch(model: nn.Module, loader: DataLoader, criterion: nn.Module, 
             loss = criterion(out, y) + aux_loss()
         loss_value = loss.item()  # the one host sync per batch
         if not math.isfinite(loss_value):
-            raise NonFiniteLossError(f"the loss became {loss_value} during {desc}; the run stops here "
-                                     f"(lower optim.lr, or check the data)")
+            require_finite({"train_loss": loss_value}, f"{desc}, training")
         optimizer.zero_grad(set_to_none=True)
         scaler.scale(loss).backward()
         scaler.step(optimizer)

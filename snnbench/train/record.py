@@ -12,6 +12,7 @@ import torch
 from omegaconf import DictConfig
 
 from snnbench.runs.folder import RunFolder
+from snnbench.runs.signature import SCHEME
 from snnbench.train.distributed import Dist
 from snnbench.train.resources import Launch, Resources
 
@@ -34,6 +35,7 @@ def header(cfg: DictConfig, run: RunFolder, params: int, resources: Resources, d
     return {
         "dataset": cfg.dataset.name, "neuron": cfg.neuron.name, "model": cfg.model._target_.rsplit(".", 1)[-1],
         "recipe": cfg.recipe, "seed": cfg.seed, "T": cfg.T, "epochs": cfg.trainer.epochs, "signature": run.signature,
+        "signature_scheme": SCHEME,
         "run_dir": str(run.path), "params": params, "device": str(device),
         "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor(),
         "amp": resources.amp, "eval_amp": resources.eval_amp, "threads": resources.threads, "world_size": dist.world,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 
 from omegaconf import DictConfig
 
@@ -14,7 +15,23 @@ def _whole(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+#: What a name that becomes a folder of the runs folder may be made of (``runs_dir/<dataset>/<neuron>/...``).
+PATH_PART = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+-]*")
+SEEDS = 2**32  # numpy's seed range
+
+
 def check_settings(cfg: DictConfig) -> None:
+    for key in ("dataset.name", "neuron.name"):
+        name = cfg.dataset.name if key == "dataset.name" else cfg.neuron.name
+        if not isinstance(name, str) or not PATH_PART.fullmatch(name):
+            raise ConfigError(f"{key}={name!r} cannot name a folder of the runs folder; use letters, digits and "
+                              f"_ . + - (starting with a letter or digit)")
+    if not isinstance(cfg.seed, int) or isinstance(cfg.seed, bool) or not 0 <= cfg.seed < SEEDS:
+        raise ConfigError(f"seed={cfg.seed!r} is impossible; set a whole number from 0 to {SEEDS - 1}")
+    for key in ("runs_dir", "data_root"):
+        if str(cfg[key]).startswith("~"):
+            raise ConfigError(f"{key}={cfg[key]!r}: '~' is not expanded in an override; write the full path "
+                              f"({key}=$HOME{str(cfg[key])[1:]} in the shell)")
     trainer = cfg.trainer
     for key in ("epochs", "batch_size", "eval_batch_size", "checkpoint_every"):
         if not _whole(trainer[key]) or trainer[key] < 1:
