@@ -63,6 +63,8 @@ def _info(args: list[str], argv: list[str]) -> None:
     experiment = build_experiment(cfg, load_data=False)
     print(experiment.model)
     print(f"dataset: {cfg.dataset.name}, T: {cfg.T}, neuron: {cfg.neuron.name}, recipe: {cfg.recipe}")
+    settings = {k: v for k, v in cfg.neuron.items() if k not in ("_target_", "name", "T", "surrogate", "builder")}
+    print(f"neuron settings (neuron.KEY=...): {', '.join(f'{k}={v}' for k, v in settings.items()) or 'none'}")
     print(f"parameters: {count_parameters(experiment.model)}")
 
 
@@ -84,6 +86,10 @@ def _data(args: list[str], argv: list[str]) -> None:
         print(f"{'present' if check.present else 'MISSING':>8}  {check.path}  ({check.what})")
     if not checks:
         print(f"{cfg.dataset.name}: embedded data, nothing to place on disk")
+    if any(not check.present for check in checks):
+        print(f"snnbench data: {cfg.dataset.name} is incomplete under {cfg.data_root}; place the missing files, or "
+              f"download them: snnbench data prepare dataset={cfg.dataset.name} T={cfg.T}", file=sys.stderr)
+        sys.exit(1)
 
 
 def _module_main(module: str) -> Callable[[list[str], list[str]], None]:
@@ -111,6 +117,7 @@ COMMANDS: dict[str, tuple[str, Callable[[list[str], list[str]], None]]] = {
               _module_main("snnbench.speed")),
     "new": ("new neuron|dataset NAME: a working skeleton of your own, with its YAML and test",
             _module_main("snnbench.scaffold")),
+    "show": ("show RUN: a run's record and what each neuron layer learned", _module_main("snnbench.trained")),
     "migrate": ("adopt runs an earlier snnbench made under an older signature scheme", _module_main("snnbench.migrate")),
 }
 

@@ -3,8 +3,10 @@ folders, override parsing with Hydra's own parser, and Hydra's errors as one lin
 
 from __future__ import annotations
 
+import difflib
 import math
 import os
+import re
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -45,16 +47,58 @@ def importable(config_dirs: list[str]) -> None:
             os.environ["PYTHONPATH"] = os.pathsep.join([folder, *[p for p in paths if p]])
 
 
-def hydra_error_line(err: HydraException) -> str:
-    """Hydra's composition error in one line: what was not found and, for a config group, its choices."""
+#: Config groups whose keys the training loop reads by name: a key appended there (``+trainer.x``) or at the top
+#: level (``+epochs``) is read by nothing. Elsewhere (neuron, model, dataset.build, ...) a constructor takes it,
+#: and refuses it if it does not know it.
+READ_BY_NAME = ("trainer", "efficiency")
+
+
+def did_you_mean(word: str, choices: list[str]) -> str:
+    close = difflib.get_close_matches(word, choices, n=3, cutoff=0.5)
+    return f": did you mean {' or '.join(close)}?" if close else ""
+
+
+def hydra_error_line(err: HydraException, base: DictConfig | None = None, groups: set[str] = frozenset()) -> str:
+    """Hydra's composition error in one line: what was not found and what comes closest (``base``: the config
+    without the override Hydra could not apply, whose keys and ``groups`` are the candidates)."""
     from hydra.errors import MissingConfigException
 
     if isinstance(err, MissingConfigException) and err.options:
-        group = (err.missing_cfg_file or "").rpartition("/")[0]
-        choice = (err.missing_cfg_file or "").rpartition("/")[2]
+        group, _, choice = (err.missing_cfg_file or "").rpartition("/")
+        options = sorted(err.options)
         what = f"unknown {group} '{choice}'" if group else f"unknown config '{err.missing_cfg_file}'"
-        return f"{what}; choose one of: {', '.join(sorted(err.options))}"
+        return f"{what}{did_you_mean(choice, options) or ''}; choose one of: {', '.join(options)}"
+    unknown = re.match(r"Could not override '([^']+)'", str(err))
+    if unknown and base is not None:
+        key = unknown.group(1)
+        if key.startswith("neuron.") and "name" in base.neuron:
+            settings = [k for k in base.neuron if k not in ("_target_", "name", "T", "surrogate", "builder")]
+            return (f"unknown key '{key}': neuron '{base.neuron.name}' has no setting '{key[7:]}'; its settings are "
+                    f"{', '.join(settings) or 'none'}")
+        keys = config_keys(base)
+        leaf = key.rpartition(".")[2]
+        close = [k for k in keys if k.rpartition(".")[2] == leaf] or \
+            difflib.get_close_matches(key, sorted(groups) + keys, n=3, cutoff=0.6)
+        hint = f": did you mean {' or '.join(close[:3])}?" if close else "; `snnbench train --cfg job` lists the keys"
+        return f"unknown key '{key}'{hint}"
     return " ".join(str(err).split("Config search path:")[0].split())
+
+
+def config_keys(cfg: DictConfig) -> list[str]:
+    from omegaconf import OmegaConf
+
+    from snnbench.runs.signature import flatten
+
+    return sorted(flatten(OmegaConf.to_container(cfg, resolve=False)))
+
+
+def check_additions(overrides: list[Override]) -> None:
+    """Refuse ``+key=value`` where nothing would read the key (it would only enter the run's identity)."""
+    for override in overrides:
+        key = override.key_or_group
+        if override.is_add() and "/" not in key and (key.split(".")[0] in READ_BY_NAME or "." not in key):
+            raise ConfigError(f"'{override.input_line}' adds a key that nothing reads; set an existing key "
+                              f"instead (`snnbench train --cfg job` lists them), e.g. trainer.{key.split('.')[-1]}=...")
 
 
 def compose(args: list[str]) -> DictConfig:
@@ -70,11 +114,43 @@ def compose(args: list[str]) -> DictConfig:
         paths = ",".join(f"file://{Path(d).resolve()}" for d in config_dirs)
         overrides.append(f"hydra.searchpath=[{paths}]")
         importable(config_dirs)
+    check_additions(parse_overrides(overrides))
     try:
         with initialize_config_module(CONFIG_MODULE, version_base="1.3"):
             return hydra_compose(PRIMARY, overrides=overrides)
     except HydraException as err:
-        raise ConfigError(hydra_error_line(err)) from None
+        base = None
+        if (unknown := re.match(r"Could not override '([^']+)'", str(err))):
+            bad = unknown.group(1)
+            base = compose([*(a for d in config_dirs for a in ("--config-dir", d)),
+                            *(o for o in overrides if not o.split("=")[0].lstrip("+~") == bad
+                              and not o.startswith("hydra.searchpath"))])
+        raise ConfigError(hydra_error_line(err, base, config_groups(config_dirs))) from None
+
+
+def config_groups(config_dirs: list[str]) -> set[str]:
+    """The config groups (folders) of snnbench's configs and of the user's config folders."""
+    from importlib.resources import files
+
+    folders = [Path(str(files(CONFIG_MODULE))), *(Path(d) for d in config_dirs)]
+    return {p.name for folder in folders if folder.is_dir() for p in folder.iterdir() if p.is_dir()}
+
+
+def check_command(args: list[str]) -> None:
+    """What ``snnbench train ARGS`` would compose, checked before Hydra runs: each value of a sweep (``-m``) is a
+    choice that exists, every key exists, no ``+key`` goes unread. One :class:`ConfigError` with the closest names."""
+    config_dirs, rest = split_config_dirs(args)
+    overrides = parse_overrides([a for a in rest if "=" in a and not a.startswith("-")])
+    dirs = [a for d in config_dirs for a in ("--config-dir", d)]
+    own = [o for o in overrides if not o.key_or_group.startswith("hydra")]
+    first = [o.input_line if not o.is_sweep_override() else f"{o.key_or_group}={next(iter(o.sweep_string_iterator()))}"
+             for o in own]
+    compose([*dirs, *first])
+    groups = config_groups(config_dirs)
+    for override in own:
+        if override.is_sweep_override() and override.key_or_group in groups:
+            for value in list(override.sweep_string_iterator())[1:]:  # a group's other choices
+                compose([*dirs, f"{override.key_or_group}={value}"])
 
 
 def parse_overrides(overrides: list[str]) -> list[Override]:

@@ -11,6 +11,7 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig
 
 from snnbench.data import DataBundle
+from snnbench.data.source import MissingDataError
 from snnbench.errors import ConfigError
 from snnbench.neurons import NeuronFactory
 
@@ -50,7 +51,12 @@ def build_experiment(cfg: DictConfig, load_data: bool = True) -> Experiment:
             f"neuron.T={neuron.T} differs from the data's T={cfg.T}; neurons take T from the top-level T, "
             f"remove the neuron.T override (or set T={neuron.T} if the dataset allows it)"
         )
-    data = source.load() if load_data else None
+    try:
+        data = source.load() if load_data else None
+    except MissingDataError as err:
+        raise MissingDataError(f"{err} Then, or to download it: snnbench data prepare dataset={cfg.dataset.name} "
+                               f"T={cfg.T} (`snnbench data check dataset={cfg.dataset.name}` lists what is there)"
+                               ) from None
     model = instantiate_checked(cfg.model, neuron=neuron, step_shape=source.step_shape,
                                 num_classes=source.num_classes)
     return Experiment(data=data, neuron=neuron, model=model)

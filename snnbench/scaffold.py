@@ -158,9 +158,10 @@ def write_skeleton(kind: str, name: str, folder: Path) -> list[Path]:
 
 def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(prog="snnbench new", description=__doc__.splitlines()[0])
-    parser.add_argument("kind", choices=sorted(KINDS))
-    parser.add_argument("name")
-    parser.add_argument("--dir", type=Path, default=Path("snnbench_plugins"))
+    parser.add_argument("kind", choices=sorted(KINDS), help="what to write: a neuron or a dataset of your own")
+    parser.add_argument("name", help="its name, as in neuron=NAME or dataset=NAME (a Python identifier)")
+    parser.add_argument("--dir", type=Path, default=Path("snnbench_plugins"),
+                        help="the plugin folder to write into, then --config-dir DIR; default %(default)s")
     args = parser.parse_args(argv)
     for path in write_skeleton(args.kind, args.name, args.dir):
         print(f"wrote {path}")

@@ -18,8 +18,8 @@ LAYERS = [
     {"snnbench.models", "snnbench.optim", "snnbench.losses"},
     {"snnbench.experiment"},
     {"snnbench.train", "snnbench.report", "snnbench.speed", "snnbench.table_sweep", "snnbench.scaffold",
-     "snnbench.migrate"},
-    {"snnbench.cli", "snnbench.__main__"},
+     "snnbench.migrate", "snnbench.trained"},
+    {"snnbench.cli", "snnbench.__main__", "snnbench"},  # the package itself exposes load_run, lazily
 ]
 
 
@@ -65,7 +65,7 @@ def test_no_import_cycle():
 
 def layer_of(name: str) -> int:
     for index, layer in enumerate(LAYERS):
-        if any(name == top or name.startswith(top + ".") for top in layer):
+        if any(name == top or (name.startswith(top + ".") and top != "snnbench") for top in layer):
             return index
     pytest.fail(f"{name} is in no layer of {__file__}: add it where it belongs")
 

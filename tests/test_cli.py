@@ -76,11 +76,41 @@ def test_curves_of_runs_of_unequal_length_are_two_labelled_lines(tmp_path):
     from snnbench.report.tables import load_records
 
     groups = curve_groups(load_records(runs))
-    assert [label for label, _ in groups] == ["lif sched.T_max=1 trainer.epochs=1", "lif sched.T_max=2 trainer.epochs=2"]
+    assert [label for label, _ in groups] == ["lif trainer.epochs=1", "lif trainer.epochs=2"]  # T_max moves with it
     assert [len(curves.dropna()) for _, curves in groups] == [1, 2]
     proc = snnbench("plot", "curves", "--runs", str(runs), "--out", str(tmp_path / "cli"), runs_dir=runs)
     assert proc.returncode == 0, proc.stderr
     assert (tmp_path / "cli.png").stat().st_size > 1000 and (tmp_path / "cli.pdf").stat().st_size > 1000
+
+
+@pytest.mark.slow
+def test_pareto_and_firing_keep_runs_of_different_configs_apart_as_table_does(tmp_path):
+    runs = tmp_path / "runs"
+    for epochs in (3, 30):
+        proc = snnbench("train", "neuron=lif", "dataset=digits", f"trainer.epochs={epochs}", runs_dir=runs)
+        assert proc.returncode == 0, proc.stderr
+    from snnbench.report.plots import config_groups, title_of
+    from snnbench.report.tables import load_records
+
+    done = load_records(runs)
+    labels = [label for label, runs_of in config_groups(done) for _ in [runs_of] if len(runs_of) == 1]
+    assert labels == ["lif trainer.epochs=3", "lif trainer.epochs=30"]
+    assert title_of(done).startswith("dataset digits; T 4")
+    for kind in ("pareto", "firing"):
+        proc = snnbench("plot", kind, "--runs", str(runs), runs_dir=runs)
+        assert proc.returncode == 0, proc.stderr
+        assert (runs / "figures" / f"{kind}.png").stat().st_size > 1000  # beside the records, not in the repo
+    assert not (tmp_path / "results").exists()
+
+
+def test_tied_best_cells_are_all_bold():
+    from snnbench.report.tables import Cell, Table, render
+
+    spec = {"title": "t", "metric": "best_test_acc", "rows": {"field": "neuron"}, "columns": {"field": "dataset"}}
+    cells = {("lif", "d"): Cell([0.9]), ("psn", "d"): Cell([0.9]), ("if", "d"): Cell([0.8])}
+    counts = {"done": 3, "failed": 0, "running": 0, "missing_cells": 0, "missing_runs": 0}
+    text = render(Table(spec, ["if", "lif", "psn"], ["d"], cells, {}, counts=counts), "md")
+    assert text.count("**0.90 (n=1)**") == 2 and "**0.80" not in text  # cells hold percent already
 
 
 @pytest.mark.slow
@@ -111,3 +141,48 @@ def test_new_writes_a_skeleton_whose_own_test_passes(tmp_path, kind):
     assert test.returncode == 0, test.stdout[-3000:] + test.stderr[-3000:]
     again = snnbench("new", kind, "my_thing", "--dir", str(folder), runs_dir=tmp_path / "runs")
     assert again.returncode == 2 and "already exist" in again.stderr
+
+
+@pytest.mark.parametrize("args,expected", [
+    (["epochs=5"], "unknown key 'epochs': did you mean trainer.epochs?"),
+    (["+epochs=5"], "'+epochs=5' adds a key that nothing reads"),
+    (["neuron=psm"], "unknown neuron 'psm': did you mean psu or psn"),
+    (["neuron=lif", "neuron.k=2"], "neuron 'lif' has no setting 'k'; its settings are tau, v_threshold"),
+    (["-m", "neuron=lif,psm"], "unknown neuron 'psm'"),
+])
+def test_override_mistakes_are_one_line_naming_the_valid_choice_and_write_nothing(tmp_path, args, expected):
+    proc = snnbench("train", *args, runs_dir=tmp_path / "runs")
+    assert proc.returncode == 2 and expected in proc.stderr, proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1 and not (tmp_path / "runs").exists()
+
+
+def test_data_check_of_missing_files_exits_non_zero_naming_prepare(tmp_path):
+    proc = snnbench("data", "check", "dataset=cifar10", f"data_root={tmp_path}", runs_dir=tmp_path / "runs")
+    assert proc.returncode == 1 and "MISSING" in proc.stdout
+    assert "snnbench data prepare dataset=cifar10" in proc.stderr
+
+
+@pytest.mark.slow
+def test_load_run_gives_the_trained_network_and_show_prints_the_learned_parameters(tmp_path):
+    runs = tmp_path / "runs"
+    assert snnbench("train", "neuron=plif", "dataset=digits", "trainer.epochs=2", runs_dir=runs).returncode == 0
+    run_dir = next(runs.rglob("result.json")).parent
+    import torch
+
+    import snnbench as package
+    from snnbench.data import to_time_major
+    from snnbench.experiment import build_experiment
+
+    run = package.load_run(run_dir)
+    assert run.record["status"] == "done" and run.config.neuron.name == "plif"
+    trained = torch.load(run_dir / "checkpoints" / "last.pt", weights_only=False)["model"]
+    assert all(torch.equal(trained[k], v) for k, v in run.model.state_dict().items())
+    data = build_experiment(run.config).data
+    x, _ = next(iter(torch.utils.data.DataLoader(data.test, batch_size=8)))
+    assert run.model(to_time_major(x, data.encoding, data.T)).shape == (4, 8, 10)
+    shown = snnbench("show", str(run_dir), runs_dir=runs)
+    assert shown.returncode == 0, shown.stderr
+    assert "neuron layer 0" in shown.stdout and "ParametricLIFNode" in shown.stdout and "    w: " in shown.stdout
+    assert f"best test acc {run.record['best_test_acc']:.4f}" in shown.stdout
+    missing = snnbench("show", str(tmp_path), runs_dir=runs)
+    assert missing.returncode == 2 and "not a run folder" in missing.stderr

@@ -205,10 +205,13 @@ def test_missing_dataset_on_the_command_line_exits_non_zero_without_a_record(tmp
 def test_data_check_and_prepare_commands(root, tmp_path):
     shutil.copytree(root / "SHD", tmp_path / "SHD")
     check = snnbench("data", "check", "dataset=shd", f"data_root={tmp_path}", runs_dir=tmp_path / "runs")
-    assert check.returncode == 0 and "present" in check.stdout and "MISSING" in check.stdout  # no cache yet
+    assert check.returncode == 1 and "present" in check.stdout and "MISSING" in check.stdout  # no cache yet
+    assert "snnbench data prepare dataset=shd" in check.stderr
     prepare = snnbench("data", "prepare", "dataset=shd", "T=20", f"data_root={tmp_path}", runs_dir=tmp_path / "runs")
     assert prepare.returncode == 0, prepare.stderr
     assert (tmp_path / "SHD" / "snnbench_frames" / "T20_1400ms" / "train" / "frames.npy").exists()
+    again = snnbench("data", "check", "dataset=shd", "T=20", f"data_root={tmp_path}", runs_dir=tmp_path / "runs")
+    assert again.returncode == 0 and "MISSING" not in again.stdout, again.stdout
 
 
 @pytest.mark.slow

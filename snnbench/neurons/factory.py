@@ -56,8 +56,11 @@ class NeuronFactory:
             inspect.signature(self.builder).bind(T=self.T, channels=1, surrogate=surrogate, **self._index(0),
                                                  **self.params)
         except TypeError as err:
-            raise ConfigError(f"neuron '{name}' does not take {sorted(self.params)}: {err}; its settings are "
-                              f"{list(settings_of(self.builder))}") from None
+            settings = list(settings_of(self.builder))
+            unknown = sorted(set(self.params) - set(settings))
+            raise ConfigError(f"neuron '{name}' does not take {unknown or err}; its settings are {settings}"
+                              + (f" (remove neuron.{unknown[0]}, or choose a neuron that has it)" if unknown else "")
+                              ) from None
         self._build(channels=1, index=0)  # impossible settings fail here
 
     def _index(self, index: int) -> dict[str, int]:

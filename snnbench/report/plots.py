@@ -53,15 +53,31 @@ def accuracy_curve(run_dir: str, epochs_done: int) -> pd.Series:
     return pd.Series([row["test_acc"] * 100 for row in rows], index=range(1, len(rows) + 1), dtype=float)
 
 
-def curve_groups(done: pd.DataFrame, by: str = "neuron") -> list[tuple[str, pd.DataFrame]]:
-    """(label, curves) per config: ``curves`` has one column per seed, indexed by epoch, NaN past a short run's end.
-    The label is the ``by`` value plus the config keys whose values differ among the runs of that value."""
+def config_groups(done: pd.DataFrame, by: str = "neuron") -> list[tuple[str, pd.DataFrame]]:
+    """(label, runs) per config, as ``snnbench table`` groups them: the runs of one signature (its seeds), labelled
+    by the ``by`` value plus the config keys whose values differ among the runs of that value (``lif
+    trainer.epochs=3``). Runs of different configs are never pooled into one point or line."""
     groups = []
     for (value, _), group in done.groupby([by, "signature"]):
         keys = [k for k in distinguishing_keys(done[done[by] == value]) if k != by]
-        label = " ".join([str(value), *(f"{k}={group[k].iloc[0]}" for k in keys)])
-        groups.append((label, pd.concat([accuracy_curve(p, n) for p, n in zip(group["path"], group["epochs_done"])], axis=1)))
+        groups.append((" ".join([str(value), *(f"{k}={group[k].iloc[0]}" for k in keys)]), group))
     return sorted(groups, key=lambda item: item[0])
+
+
+def curve_groups(done: pd.DataFrame, by: str = "neuron") -> list[tuple[str, pd.DataFrame]]:
+    """(label, curves) per config (:func:`config_groups`): ``curves`` has one column per seed, indexed by epoch,
+    NaN past a short run's end."""
+    return [(label, pd.concat([accuracy_curve(p, n) for p, n in zip(group["path"], group["epochs_done"])], axis=1))
+            for label, group in config_groups(done, by)]
+
+
+def title_of(done: pd.DataFrame) -> str:
+    """What the runs of a figure share: dataset(s), T and epochs where they are one value, and the seed count."""
+    parts = [f"{name} {', '.join(map(str, sorted(done[col].dropna().unique())))}" for name, col in
+             (("dataset", "dataset"), ("T", "T"), ("epochs", "epochs")) if col in done and done[col].nunique() == 1]
+    if "dataset" in done and done["dataset"].nunique() > 1:
+        parts.insert(0, "datasets " + ", ".join(sorted(map(str, done["dataset"].unique()))))
+    return "; ".join(parts + [f"{len(done)} runs"])
 
 
 def learning_curves(done: pd.DataFrame, out: Path, by: str = "neuron") -> list[Path]:
@@ -79,16 +95,20 @@ def learning_curves(done: pd.DataFrame, out: Path, by: str = "neuron") -> list[P
     ax.set_xlabel("epoch")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel("test accuracy (%)")
-    ax.set_title("mean over seeds, band: min to max" + ("; runs of unequal length shown as they are" if unequal else ""),
-                 fontsize=9)
+    ax.set_title(title_of(done) + "\nmean over seeds, band: min to max"
+                 + ("; runs of unequal length shown as they are" if unequal else ""), fontsize=8)
     ax.legend(fontsize=8)
     return _save(fig, out)
 
 
 def order_k(done: pd.DataFrame, out: Path) -> list[Path]:
+    """Best test accuracy against the order k of masked and sliding PSN; the paper's points (sequential CIFAR-100,
+    its Figure 4) are labelled with their dataset, and drawn filled only beside runs of that dataset."""
     fig, ax = plt.subplots(figsize=(6, 4))
     paper = pd.DataFrame(yaml.safe_load(paper_file().read_text())["entries"])
     paper = paper[paper["table"] == "order_k"]
+    paper_dataset = "seq_cifar100"
+    same = set(done["dataset"]) == {paper_dataset}
     for i, neuron in enumerate(["masked_psn", "sliding_psn"]):
         style, marker = STYLES[i]
         ours = done[done["neuron"] == neuron].groupby("neuron.k")["best_test_acc"].agg(["mean", "std"]) * 100
@@ -96,48 +116,56 @@ def order_k(done: pd.DataFrame, out: Path) -> list[Path]:
             ax.errorbar(ours.index, ours["mean"], yerr=ours["std"].fillna(0), linestyle=style, marker=marker,
                         color="black", capsize=3, label=f"{neuron} (ours)")
         ref = paper[paper["neuron"] == neuron]
-        ax.plot(ref["neuron.k"], ref["value"], linestyle="none", marker=marker, markerfacecolor="none",
-                color="0.5", label=f"{neuron} (paper)")
+        ax.plot(ref["neuron.k"], ref["value"], linestyle="none", marker=marker, markerfacecolor="0.5" if same else "none",
+                color="0.5", label=f"{neuron} (paper, {paper_dataset})")
     ax.set_xscale("log", base=2)
     ax.set_xlabel("order k")
     ax.set_ylabel("best test accuracy (%)")
+    ax.set_title(title_of(done) + ("" if same else f"; the paper's points are {paper_dataset}"), fontsize=8)
     ax.legend(fontsize=8)
     return _save(fig, out)
 
 
 def firing_bars(done: pd.DataFrame, out: Path) -> list[Path]:
-    rates = done.groupby("neuron")["mean_firing_rate"].agg(["mean", "std"]).sort_values("mean")
-    fig, ax = plt.subplots(figsize=(6, 4))
+    """Mean firing rate per config (:func:`config_groups`), mean over seeds with the sample std."""
+    rates = pd.DataFrame([{"label": label, "mean": runs["mean_firing_rate"].mean(),
+                           "std": runs["mean_firing_rate"].std(), "n": len(runs)}
+                          for label, runs in config_groups(done)]).sort_values("mean")
+    fig, ax = plt.subplots(figsize=(max(6, 0.5 * len(rates)), 4))
     hatches = ["//", "\\\\", "xx", "..", "--", "++", "oo", "**"]
-    for i, (neuron, row) in enumerate(rates.iterrows()):
-        ax.bar(i, row["mean"], yerr=0 if pd.isna(row["std"]) else row["std"], color="white", edgecolor="black",
+    for i, row in enumerate(rates.itertuples()):
+        ax.bar(i, row.mean, yerr=0 if pd.isna(row.std) else row.std, color="white", edgecolor="black",
                hatch=hatches[i % len(hatches)], capsize=3)
-    ax.set_xticks(range(len(rates)), rates.index, rotation=30)
+    ax.set_xticks(range(len(rates)), [f"{r.label} (n={r.n})" for r in rates.itertuples()], rotation=30, ha="right",
+                  fontsize=7)
     ax.set_ylabel("mean firing rate")
+    ax.set_title(title_of(done), fontsize=8)
     return _save(fig, out)
 
 
 def pareto(done: pd.DataFrame, out: Path) -> list[Path]:
+    """Best test accuracy against energy per test sample, one point per config (:func:`config_groups`)."""
     if "energy_uj_per_sample" not in done or done["energy_uj_per_sample"].isna().all():
         raise ConfigError("no done run records energy_uj_per_sample (runs finished before snnbench counted "
                           "operations, or with efficiency.batches=0); train them again or pick other runs")
     counted = done.dropna(subset=["energy_uj_per_sample"]).assign(acc=lambda f: f["best_test_acc"] * 100)
-    points = counted.groupby("neuron")[["energy_uj_per_sample", "acc"]].agg(["mean", "std", "count"])
+    points = pd.DataFrame([{"label": label, "energy": runs["energy_uj_per_sample"].mean(),
+                            "energy_std": runs["energy_uj_per_sample"].std(), "acc": runs["acc"].mean(),
+                            "acc_std": runs["acc"].std(), "n": len(runs)}
+                           for label, runs in config_groups(counted)])
     fig, ax = plt.subplots(figsize=(6, 4))
-    for i, (neuron, row) in enumerate(points.iterrows()):
+    for i, row in enumerate(points.itertuples()):
         _, marker = STYLES[i % len(STYLES)]
-        ax.errorbar(row[("energy_uj_per_sample", "mean")], row[("acc", "mean")],
-                    xerr=0 if pd.isna(row[("energy_uj_per_sample", "std")]) else row[("energy_uj_per_sample", "std")],
-                    yerr=0 if pd.isna(row[("acc", "std")]) else row[("acc", "std")], marker=marker, linestyle="none",
-                    color=GREYS[i % len(GREYS)], capsize=3,
-                    label=f"{neuron} (n={int(row[('acc', 'count')])})")
-        ax.annotate(neuron, (row[("energy_uj_per_sample", "mean")], row[("acc", "mean")]), fontsize=7,
-                    xytext=(4, 4), textcoords="offset points")  # markers repeat past 8 neurons: name each point
-    means = points.xs("mean", axis=1, level=1).sort_values(["energy_uj_per_sample", "acc"], ascending=[True, False])
+        ax.errorbar(row.energy, row.acc, xerr=0 if pd.isna(row.energy_std) else row.energy_std,
+                    yerr=0 if pd.isna(row.acc_std) else row.acc_std, marker=marker, linestyle="none",
+                    color=GREYS[i % len(GREYS)], capsize=3, label=f"{row.label} (n={row.n})")
+        ax.annotate(row.label, (row.energy, row.acc), fontsize=7, xytext=(4, 4), textcoords="offset points")
+    means = points.sort_values(["energy", "acc"], ascending=[True, False])
     front = means[means["acc"] >= means["acc"].cummax()]  # nobody cheaper is as accurate
-    ax.plot(front["energy_uj_per_sample"], front["acc"], color="0.6", linestyle=":", zorder=0, label="front")
+    ax.plot(front["energy"], front["acc"], color="0.6", linestyle=":", zorder=0, label="front")
     ax.set_xlabel("energy per test sample (uJ, 45 nm estimate)")
     ax.set_ylabel("best test accuracy (%)")
+    ax.set_title(title_of(counted), fontsize=8)
     ax.legend(fontsize=7)
     return _save(fig, out)
 
@@ -149,7 +177,9 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--filter", action="append", default=[], metavar="KEY=VALUE",
                         help="only records whose field equals VALUE, e.g. dataset=seq_digits (repeatable)")
     parser.add_argument("--by", default="neuron", help="curves: one line per value of this field; default neuron")
-    parser.add_argument("--out", type=Path, default=None, help="output path without suffix (default results/figures/<kind>)")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="output path without suffix (default RUNS/figures/<kind>: beside the records, not in a "
+                             "tracked folder)")
     args = parser.parse_args(argv)
     runs = args.runs or default_runs_dir()
     if not runs.is_dir():
@@ -158,7 +188,7 @@ def main(argv: list[str]) -> None:
     done = select(records, {**parse_filters(args.filter), "status": "done"}) if len(records) else records
     if not len(done):
         raise ConfigError(f"no done runs under {runs} match {args.filter or 'the filters'}; train some first")
-    out = args.out or Path("results/figures") / args.kind
+    out = args.out or runs / "figures" / args.kind
     paths = {"curves": lambda: learning_curves(done, out, args.by), "order-k": lambda: order_k(done, out),
              "firing": lambda: firing_bars(done, out), "pareto": lambda: pareto(done, out)}[args.kind]()
     print("wrote " + ", ".join(str(p) for p in paths))

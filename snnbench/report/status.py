@@ -70,13 +70,15 @@ def sweep_of(runs_dir: Path) -> dict[str, str]:
 def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(prog="snnbench status", description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=Path, default=None, help="runs folder (default: $SNNBENCH_RUNS or ./runs)")
-    parser.add_argument("--group", choices=["dataset", "neuron", "sweep"], default="dataset")
+    parser.add_argument("--group", choices=["dataset", "neuron", "sweep"], default="dataset",
+                        help="list the runs under their dataset, neuron, or the sweep that trained them; "
+                             "default %(default)s")
     parser.add_argument("--stale-after", type=float, default=STALE_AFTER_S,
                         help="seconds without heartbeat after which a running run counts as stale; default %(default)s")
     args = parser.parse_args(argv)
     runs_dir = args.runs or default_runs_dir()
     sweeps = sweep_of(runs_dir) if args.group == "sweep" else {}
-    groups: dict[str, list[str]] = {}
+    groups: dict[str, list[tuple[str, str, str]]] = {}
     counts: Counter[str] = Counter()
     if not runs_dir.is_dir():
         raise ConfigError(f"no runs folder at {runs_dir}; give --runs DIR (or set SNNBENCH_RUNS)")
@@ -97,10 +99,11 @@ def main(argv: list[str]) -> None:
         key = sweeps.get(str(run.path.resolve()), "(not in a sweep)") if args.group == "sweep" else record.get(args.group, "?")
         name = f"{record.get('dataset')}/{record.get('neuron')} {run.signature} seed={record.get('seed')}" \
                + labels.get(result_path, "")
-        groups.setdefault(str(key), []).append(f"  {state:<8} {name:<50} {detail}")
+        groups.setdefault(str(key), []).append((state, name, detail))
+    width = max((len(name) for rows in groups.values() for _, name, _ in rows), default=0)
     for key in sorted(groups):
         print(f"{args.group} {key}:")
-        print("\n".join(groups[key]))
+        print("\n".join(f"  {state:<8} {name:<{width}}  {detail}" for state, name, detail in groups[key]))
     for line in damaged:
         print(f"damaged (rerun its config to rewrite it): {line}")
     states = ("done", "failed", "interrupted", "running", "stale") + (("older",) if counts["older"] else ())

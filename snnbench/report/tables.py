@@ -225,11 +225,13 @@ class Table:
     def percent(self) -> bool:
         return self.spec["metric"].endswith("_acc")
 
-    def best(self, column: Any) -> Any:
+    def best(self, column: Any) -> set[Any]:
+        """The rows with the best mean of ``column``, all of them when several tie at the printed precision."""
         present = [(self.cells[(r, column)].mean, r) for r in self.row_values if (r, column) in self.cells]
         if not present:
-            return None
-        return (max if self.spec["metric"] in HIGHER_IS_BETTER else min)(present)[1]
+            return set()
+        top = (max if self.spec["metric"] in HIGHER_IS_BETTER else min)(present)[0]
+        return {r for mean, r in present if _number(mean, self.percent) == _number(top, self.percent)}
 
 
 def check_metric(metric: str, what: str) -> None:
@@ -333,7 +335,7 @@ def _cell_text(cell: Cell | None, percent: bool) -> str:
 
 def cell_text(table: Table, r: Any, c: Any, bold: tuple[str, str]) -> str:
     text = _cell_text(table.cells.get((r, c)), table.percent)
-    return f"{bold[0]}{text}{bold[1]}" if text != MISSING and table.best(c) == r else text
+    return f"{bold[0]}{text}{bold[1]}" if text != MISSING and r in table.best(c) else text
 
 
 def is_extension(table: Table, r: Any) -> bool:
@@ -369,7 +371,8 @@ def header_lines(table: Table) -> list[str]:
     c = table.counts
     lines = [table.spec["title"],
              f"metric: {METRIC_NAMES[table.spec['metric']]}, mean ± sample std over seeds (n runs); "
-             + ("bold: best per column" if table.spec["metric"] in HIGHER_IS_BETTER else "bold: lowest per column")]
+             + ("bold: best per column" if table.spec["metric"] in HIGHER_IS_BETTER else "bold: lowest per column")
+             + " (ties all bold)"]
     if table.paper:
         lines.append(f"paper: the numbers reported by {table.paper_source} (best-epoch test accuracy, %); "
                      "Δ = ours - paper")

@@ -13,6 +13,7 @@ import logging
 import os
 import secrets
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -64,8 +65,29 @@ def settled(outcome: dict[str, Any]) -> dict[str, Any]:
 
 
 class SweepSummary(Callback):
-    """At the end of a multirun: done, failed (with the first line of each error) and still being trained by
-    another process; exit 1 if any failed."""
+    """A multirun's progress: at its start, how many runs it has; after each run (jobs run in this process), how
+    many are finished and about how long the rest take; at its end, done, failed (with the first line of each
+    error) and still being trained by another process, and exit 1 if any failed."""
+
+    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        from snnbench.config import runs_in_sweep
+
+        self._pid, self._start, self._finished = os.getpid(), time.monotonic(), 0
+        try:
+            self._total = runs_in_sweep(list(config.hydra.overrides.task))
+        except Exception:  # noqa: BLE001  (a sweeper of its own, e.g. Optuna's: the count is the sweeper's)
+            self._total = None
+        if self._total:
+            log.info(f"sweep: {self._total} runs (finished ones are skipped, interrupted ones resume)")
+
+    def on_job_end(self, config: DictConfig, job_return: Any, **kwargs: Any) -> None:
+        if getattr(self, "_pid", None) != os.getpid() or not self._total:
+            return  # a job of a parallel launcher, in its own process: the launcher reports at the end
+        self._finished += 1
+        spent = time.monotonic() - self._start
+        left = spent / self._finished * (self._total - self._finished)
+        log.info(f"sweep: {self._finished} of {self._total} runs finished in {spent:.0f} s"
+                 + (f"; about {left:.0f} s left at this pace" if self._finished < self._total else ""))
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         outcomes = [settled(o) for o in sweep_outcomes(Path(config.hydra.sweep.dir))]

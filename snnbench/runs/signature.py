@@ -87,7 +87,11 @@ def config_signature(cfg: DictConfig) -> str:
 
 def differing_keys(configs: list[dict[str, Any]]) -> list[str]:
     """The flattened config keys whose values differ between ``configs`` (e.g. ``["neuron.tau"]`` for a sweep over
-    ``neuron.tau=2,4,8``), leaving out the seed and the keys that cannot change a result (``signature_ignores``)."""
+    ``neuron.tau=2,4,8``), leaving out the seed and the keys that cannot change a result (``signature_ignores``).
+    Of keys whose values move together across ``configs`` (``sched.T_max`` follows ``trainer.epochs``), only the
+    last by name is kept: a label says each difference once."""
     patterns = sorted({p for c in configs for p in (c.get(IGNORES_KEY) or [])})
     keys = sorted({k for c in configs for k in c} - {"seed", IGNORES_KEY})
-    return [k for k in keys if not ignored(k, patterns) and len({repr(c.get(k)) for c in configs}) > 1]
+    differing = [k for k in keys if not ignored(k, patterns) and len({repr(c.get(k)) for c in configs}) > 1]
+    by_values = {tuple(repr(c.get(k)) for c in configs): k for k in differing}
+    return sorted(by_values.values())

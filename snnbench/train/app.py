@@ -15,7 +15,8 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig
 
-from snnbench.config import CONFIG_MODULE, PRIMARY, importable, parse_overrides, split_config_dirs, sweep_size
+from snnbench.config import (CONFIG_MODULE, PRIMARY, check_command, importable, parse_overrides, split_config_dirs,
+                             sweep_size)
 from snnbench.errors import ConfigError
 from snnbench.runs.folder import CheckpointError, RunFolder
 from snnbench.runs.job_outcomes import record_job
@@ -83,6 +84,8 @@ def check_launch(args: list[str]) -> None:
     """Refuse in one line what Hydra would report in many (an override it cannot read) or what would fail only after
     a sweep has started: SLURM without SLURM, a runs_dir that -m splits or cannot write."""
     overrides = parse_overrides([a for a in args if "=" in a])
+    if not any(a in ("--help", "-h", "--hydra-help", "--info", "-i") for a in args):
+        check_command(args)
     launches = any(a in ("-m", "--multirun") for a in args) and not any(
         a in ("--cfg", "-c", "--info", "-i", "--help", "-h") for a in args)
     if not launches:
