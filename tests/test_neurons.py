@@ -110,3 +110,20 @@ def test_the_yaml_gives_exactly_its_builders_settings_with_the_builders_defaults
     for key, default in defaults.items():
         expected = list(default) if isinstance(default, tuple) else default
         assert given[key] == expected, f"{name}: {key} is {given[key]!r} in its YAML, {expected!r} in its builder"
+
+
+@pytest.mark.parametrize("name", ["sgd", "adamw"])
+def test_parameters_carrying_their_own_optimiser_settings_get_their_own_group(name):
+    from snnbench.optim import build_optimizer, describe_groups
+
+    net = torch.nn.Linear(3, 2)
+    dynamics = torch.nn.Parameter(torch.zeros(4))
+    dynamics._optim = {"lr": 1e-3, "weight_decay": 0.0}
+    optimizer = build_optimizer([*net.parameters(), dynamics], name, lr=0.1, weight_decay=0.05,
+                                momentum=0.9 if name == "sgd" else None)
+    assert describe_groups(optimizer) == [{"parameters": 8, "lr": 0.1, "weight_decay": 0.05},
+                                          {"parameters": 4, "lr": 1e-3, "weight_decay": 0.0}]
+    bad = torch.nn.Parameter(torch.zeros(1))
+    bad._optim = {"betas": (0.9, 0.99)}
+    with pytest.raises(ConfigError, match="may set lr, weight_decay"):
+        build_optimizer([bad], name, lr=0.1, momentum=0.9 if name == "sgd" else None)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 import torch
 from spikingjelly.activation_based import neuron as sj_neuron
@@ -14,7 +16,7 @@ from snnbench.neurons.cpsn import ChannelwisePSN, power_of_two
 from snnbench.neurons.mpe_psn import MembraneEstimatePSN, lif_membrane
 from snnbench.neurons.pmsn import ParallelMultiCompartment
 from snnbench.neurons.prf import ParallelResonateFire
-from snnbench.neurons.psu import ParallelSpikingUnit
+from snnbench.neurons.psu import ParallelSpikingUnit, integration_matrices
 
 T, N, C = 12, 3, 4
 
@@ -120,51 +122,54 @@ def test_pmsn_kernel_and_parallel_soma_equal_the_compartment_recurrence_and_an_i
     same_forward_and_backward(layer, reference, x)
 
 
+def arctan_spike(z: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
+    """BrainCog's AtanGrad written as a straight-through sum: forward z > 0; backward d/dz and d/dalpha of
+    arctan(pi alpha z / 2) / pi, i.e. alpha / (2 (1 + (pi alpha z / 2)^2)) and z / (2 (1 + ...))."""
+    soft = torch.atan(math.pi / 2 * alpha * z) / math.pi
+    return (z > 0).to(z.dtype) + (soft - soft.detach())
+
+
 @pytest.mark.parametrize("variant", ["psu", "ipsu", "rpsu"])
-def test_psu_family_matrix_form_equals_its_recurrence(variant):
-    tau, theta = 2.0, 1.0
+def test_psu_family_equals_the_official_equations_step_by_step_for_every_parameter(variant):
+    tau, theta = 2.0, 0.5
     layer = ParallelSpikingUnit(T, variant, tau=tau, v_threshold=theta).double()
-    lam = 1 - 1 / tau
+    with torch.no_grad():
+        layer.alpha.fill_(1.7)
+        if variant != "psu":
+            layer.bias.uniform_(-0.2, 0.2, generator=torch.Generator().manual_seed(4))
 
-    def reference(x):  # H = lam H + X / tau; Q = lam (Q + V_th P) (not for ipsu); S = Θ(H - Q - V_th)
-        h = torch.zeros_like(x[0])
-        q = torch.zeros_like(x[0])
-        p = torch.zeros_like(x[0])
-        steps = []
+    def reference(x):  # node.py, per step t; d = 1/tau
+        flat, steps, d = x.flatten(1), [], 1 / tau
+        learned = [sum(layer.weight[t, j] * flat[j] for j in range(t + 1)) + layer.bias[t] for t in range(T)] \
+            if variant != "psu" else None
+        h = [sum(d ** (t - j + 1) * flat[j] for j in range(t + 1)) for t in range(T)]  # M1 X
         for t in range(T):
-            h = lam * h + x[t] / tau
-            if variant != "ipsu":
-                q = lam * (q + theta * p)
-                p = torch.sigmoid(layer.slope * (h - theta))
-            z = h - q - theta
-            soft = torch.sigmoid(layer.slope * z)
-            steps.append((z >= 0).to(z.dtype) + (soft - soft.detach()))
+            if variant == "psu":  # U = H + V_th * M2 sigmoid(H), M2[t][j] = -d^(t-j), j < t
+                u = h[t] - theta * sum((d ** (t - j) * torch.sigmoid(h[j]) for j in range(t)), torch.zeros_like(h[t]))
+            elif variant == "ipsu":  # U = masked W X + b + M2 X
+                u = learned[t] - sum((d ** (t - j) * flat[j] for j in range(t)), torch.zeros_like(h[t]))
+            else:  # U = M1 X + M2 sigmoid(masked W X + b)
+                u = h[t] - sum((d ** (t - j) * torch.sigmoid(learned[j]) for j in range(t)), torch.zeros_like(h[t]))
+            steps.append(arctan_spike(u - theta, layer.alpha).view(x.shape[1:]))
         return torch.stack(steps)
 
-    same_forward_and_backward(layer, reference, inputs(high=4.0), [layer.slope])  # tau fixed in this reference
+    same_forward_and_backward(layer, reference, inputs(low=-0.5, high=2.0))
 
 
-@pytest.mark.parametrize("variant", ["psu", "ipsu", "rpsu"])
-def test_psu_family_matrix_form_equals_its_sums_step_by_step_for_every_parameter(variant):
-    layer = ParallelSpikingUnit(T, variant, tau=2.0, v_threshold=1.0).double()
-    with torch.no_grad():  # away from the LIF start, so that the learned matrices matter
-        layer.integration.add_(0.05 * torch.randn(T, T, generator=torch.Generator().manual_seed(3), dtype=torch.float64))
-        if variant == "rpsu":
-            layer.reset.mul_(1.3)
-
-    def reference(x):  # H[t] = sum_{j<=t} G[t][j] X[j]; P = sigmoid(a (H - V_th)); U[t] = H[t] - sum_{j<t} R[t][j] P[j]
-        flat, steps, probabilities = x.flatten(1), [], []
-        for t in range(T):
-            h = sum(layer.integration[t, j] * flat[j] for j in range(t + 1))
-            if variant != "ipsu":
-                probabilities.append(torch.sigmoid(layer.slope * (h - layer.v_threshold)))
-                h = h - sum((layer.reset[t, j] * probabilities[j] for j in range(t)), torch.zeros_like(h))
-            z = h - layer.v_threshold
-            soft = torch.sigmoid(layer.slope * z)
-            steps.append(((z >= 0).to(z.dtype) + (soft - soft.detach())).view(x.shape[1:]))
-        return torch.stack(steps)
-
-    same_forward_and_backward(layer, reference, inputs(high=4.0))
+def test_psu_family_starts_from_the_official_initialisation():
+    # generate_matrix(4, 2.0) of node.py, written out: m1 lower triangle 1/2^(i-j+1), m2 strictly lower -1/2^(i-j)
+    m1 = torch.tensor([[.5, 0, 0, 0], [.25, .5, 0, 0], [.125, .25, .5, 0], [.0625, .125, .25, .5]])
+    m2 = torch.tensor([[0, 0, 0, 0], [-.5, 0, 0, 0], [-.25, -.5, 0, 0], [-.125, -.25, -.5, 0]])
+    psu = ParallelSpikingUnit(4, "psu", tau=2.0, v_threshold=0.5)
+    assert torch.equal(psu.m1, m1) and torch.equal(psu.m2, 0.5 * m2)  # PSU scales m2 by its threshold in place
+    assert [name for name, _ in psu.named_parameters()] == ["alpha"] and psu.alpha.item() == 2.0
+    torch.manual_seed(0)
+    big = ParallelSpikingUnit(64, "rpsu", tau=2.0, v_threshold=0.5)
+    assert torch.equal(big.m2, integration_matrices(64, 2.0)[1]) and torch.equal(big.bias, torch.zeros(64))
+    std = math.sqrt(2.0 / 64)  # kaiming_normal_(fan_out, relu) of a Linear(T, T)
+    assert abs(big.weight.std().item() - std) < 0.1 * std and abs(big.weight.mean().item()) < 0.1 * std
+    assert {name for name, _ in big.named_parameters()} == {"alpha", "weight", "bias"}
+    assert not any(name in dict(big.named_parameters()) for name in ("m1", "m2", "mask"))  # fixed buffers
 
 
 def test_mpe_psn_estimate_is_element_wise_and_its_target_is_spikingjelly_lif():

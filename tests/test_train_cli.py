@@ -55,6 +55,7 @@ def test_quick_start_psn_learns_the_digits(tmp_path):
                 "model_bytes"):
         assert record[key] > 0, key
     assert len(record["firing_rates"]) == 5 and all(0 < rate < 1 for rate in record["firing_rates"])
+    assert record["optimizer_groups"] == [{"parameters": record["params"], "lr": 0.1, "weight_decay": 0.0}]
     assert record["counted_samples"] == 360  # efficiency.batches=4 of eval_batch_size 256: the whole test split
 
 

@@ -28,6 +28,7 @@ from snnbench.data import DataBundle, to_time_major
 from snnbench.errors import ConfigError
 from snnbench.experiment import build_experiment, count_parameters, instantiate_checked
 from snnbench.neurons import contract
+from snnbench.optim import describe_groups
 from snnbench.runs.folder import RunFolder
 from snnbench.runs.locks import RunLock
 from snnbench.runs.records import folder_damage, read_record
@@ -129,6 +130,7 @@ def train_run(cfg: DictConfig, run: RunFolder, previous: dict[str, Any] | None, 
     criterion = instantiate(cfg.loss)
     scaler = torch.amp.GradScaler(device.type, enabled=resources.amp)
     header = records.header(cfg, run, count_parameters(model), resources, dist, launch, previous)
+    header["optimizer_groups"] = describe_groups(optimizer)  # per-parameter settings (_optim) included
 
     history: list[dict[str, Any]] = []
     elapsed = 0.0
