@@ -14,6 +14,8 @@ Neurons and what each needs from its checkout:
 - ``psu``, ``ipsu``, ``rpsu``: Brain-Cog-Lab/PSU, ``braincog/base/node/node.py`` and
   ``braincog/base/strategy/surrogate.py`` (loaded by path; ``einops`` must be installed). The package's
   ``__init__`` files, which import the whole of BrainCog, are not run.
+- ``pmsn``: xychen-comp/PMSN, ``seqcifar32/PMSN.py`` (``PMSN_neuron`` with ``reset=True``, ``coeff`` 0.2, as its
+  ``run.sh``; needs ``einops``).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from typing import Callable
 import torch
 import torch.nn as nn
 
+from snnbench.neurons.pmsn import ParallelMultiCompartment
 from snnbench.neurons.psu import ParallelSpikingUnit
 
 T, N, C = 16, 8, 32
@@ -76,6 +79,18 @@ def psu_pair(variant: str, checkout: Path) -> tuple[nn.Module, Callable, nn.Modu
     return ours, ours, official, run_official
 
 
+def pmsn_pair(variant: str, checkout: Path) -> tuple[nn.Module, Callable, nn.Module, Callable]:
+    official_module = load_by_path("pmsn_official", checkout / "seqcifar32" / "PMSN.py")
+    official = official_module.PMSN_neuron(C, d_state=4, T=T, reset=True, coeff=0.2, lr=1e-3)
+    ours = ParallelMultiCompartment(C, d_state=4, coeff=0.2)
+    ours.load_state_dict(official.state_dict())  # the same names: D, kernel.log_dt, kernel.log_A_real, ...
+
+    def run_official(x: torch.Tensor) -> torch.Tensor:  # PMSN's layout: [(T B), C, L]
+        return official(x.flatten(0, 1)).view(x.shape)
+
+    return ours, ours, official, run_official
+
+
 def compare(name: str, case: str, ours: nn.Module, run_ours: Callable, official: nn.Module,
             run_official: Callable, x: torch.Tensor) -> bool:
     ours.train(case == "train")
@@ -101,7 +116,9 @@ def compare(name: str, case: str, ours: nn.Module, run_ours: Callable, official:
     return mismatches == 0 and rel <= TOLERANCE
 
 
-PAIRS = {"psu": psu_pair, "ipsu": psu_pair, "rpsu": psu_pair}
+PAIRS = {"psu": psu_pair, "ipsu": psu_pair, "rpsu": psu_pair, "pmsn": pmsn_pair}
+#: an input per neuron that makes some spikes and not all: [T, N, C] for most, [T, N, C, L] where a neuron has L
+INPUTS = {"pmsn": lambda g: torch.rand(T, N, C, 4, generator=g) * 8.0 - 2.0}
 
 
 def main() -> None:
@@ -111,7 +128,8 @@ def main() -> None:
     args = parser.parse_args()
     torch.manual_seed(0)
     ours, run_ours, official, run_official = PAIRS[args.neuron](args.neuron, args.official)
-    x = torch.rand(T, N, C, generator=torch.Generator().manual_seed(2)) * 2.0 - 0.3
+    generator = torch.Generator().manual_seed(2)
+    x = INPUTS[args.neuron](generator) if args.neuron in INPUTS else torch.rand(T, N, C, generator=generator) * 2 - 0.3
     ok = all([compare(args.neuron, case, ours, run_ours, official, run_official, x) for case in ("train", "eval")])
     sys.exit(0 if ok else 1)
 

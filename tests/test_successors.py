@@ -95,31 +95,43 @@ def test_prf_fft_convolution_equals_the_complex_recurrence():
     same_forward_and_backward(layer, reference, inputs(low=0.0, high=6.0))
 
 
-def test_pmsn_kernel_and_parallel_soma_equal_the_compartment_recurrence_and_an_if_neuron():
-    layer = ParallelMultiCompartment(C, compartments=3, surrogate=surrogate.ATan()).double()
-    with torch.no_grad():
-        layer.backward_coupling.fill_(0.1)
-        layer.readout.uniform_(0.1, 0.3)
+def test_pmsn_equals_the_official_state_space_recurrence_and_soma_step_by_step():
+    layer = ParallelMultiCompartment(C, d_state=4).double()
 
-    def reference(x):  # V[t] = A V[t-1] + e0 X[t]; I = c.V; IF soma with soft (detached) reset
-        a = layer.transition()
-        v = torch.zeros(N, 2, C, 3, dtype=x.dtype)
-        soma = torch.zeros(N, C, 2, dtype=x.dtype)
+    def reference(x):  # PMSN.py: state s[t] = A_bar s[t-1] + B_bar u[t]; y = Re(C s) + D u; soma on ReLU(0.2 y)
+        _, a_bar, b_bar, c = layer.kernel.discrete()
+        state = torch.zeros(N, 2, C, 4, dtype=torch.complex128)
+        u = x.permute(0, 1, 3, 2)  # [T, N, L, C]
+        charge = torch.zeros(N, 2, C, dtype=x.dtype)
         steps = []
         for t in range(T):
-            v = (a @ v.unsqueeze(-1)).squeeze(-1)
-            v = v + torch.nn.functional.pad(x[t].permute(0, 2, 1).unsqueeze(-1), (0, 2))
-            current = (layer.readout * v).sum(-1).permute(0, 2, 1)
-            soma = soma + current
-            spike = layer.surrogate(soma - layer.v_threshold)
-            soma = soma - layer.v_threshold * spike.detach()
-            steps.append(spike)
+            state = a_bar * state + b_bar * u[t].unsqueeze(-1)
+            current = torch.relu(0.2 * ((c * state).sum(-1).real + layer.D * u[t]))
+            before = charge
+            charge = charge + current
+            delta = charge - torch.floor(before / 1.0).clamp(min=0) * 1.0  # surrogate_grad, burst = False
+            spike = torch.floor(delta).clamp(0, 1)
+            local = (1 - (delta - 1.0).abs()).clamp(min=0).detach()  # the triangle, local to the step
+            steps.append((spike + current * local - (current * local).detach()).permute(0, 2, 1))
         return torch.stack(steps)
 
-    x = inputs(low=0.0, high=0.2)  # the parallel soma is exact for currents in [0, V_th): small input and readout
-    current = causal_fft_conv(time_last(x), layer.kernel(T))
-    assert 0 <= current.min() and current.max() < layer.v_threshold
-    same_forward_and_backward(layer, reference, x)
+    same_forward_and_backward(layer, reference, inputs(low=-2.0, high=6.0))
+
+
+def test_pmsn_starts_from_the_official_initialisation_with_its_own_learning_rates():
+    torch.manual_seed(0)
+    layer = ParallelMultiCompartment(3, d_state=4)
+    kernel = layer.kernel
+    assert torch.allclose(kernel.log_A_real, torch.full((3, 4), math.log(0.5)))  # mean of the diagonal -0.5
+    s = torch.tensor([[-0.5, 5, 0, 0], [-5, -0.5, 10, 0], [0, -10, -0.5, 15], [0, 0, -15, -0.5]])
+    eigenvalues = torch.linalg.eigvalsh((s * -1j).to(torch.complex64))  # the Hermitian part, as eigh reads it
+    assert torch.allclose(kernel.A_imag, eigenvalues.unsqueeze(0).expand(3, 4))
+    assert ((kernel.log_dt >= math.log(1e-3)) & (kernel.log_dt <= math.log(1e-1))).all()
+    rates = {name: p._optim for name, p in kernel.named_parameters()}
+    assert rates["log_dt"] == rates["log_A_real"] == {"lr": 1e-3, "weight_decay": 0.0}
+    assert all(rates[n] == {"lr": 1e-2, "weight_decay": 0.0} for n in ("A_imag", "VinvB_real", "CV_imag"))
+    assert not hasattr(layer.D, "_optim") and layer.D.shape == (3,)
+    assert sum(p.numel() for p in layer.parameters()) == 3 * (2 + 6 * 4)
 
 
 def arctan_spike(z: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:

@@ -1,80 +1,129 @@
-"""Parallel multi-compartment spiking neuron (Chen et al., PMSN, IEEE TNNLS; code xychen-comp/PMSN)."""
+"""Parallel multi-compartment spiking neuron (Chen et al., PMSN, IEEE TNNLS), as the official code computes it:
+xychen-comp/PMSN, ``seqcifar32/PMSN.py`` (``PMSN_kernel``, ``PMSN_neuron`` with ``reset=True``, ``surrogate_grad``),
+trained by ``seqcifar32/run.sh`` (``--reset --coeff 0.2``, ``d_state`` 4, neuron lr 1e-3)."""
 
 from __future__ import annotations
+
+import math
 
 import torch
 import torch.nn as nn
 
 from snnbench.errors import ConfigError
-from snnbench.neurons.registry import register
 from snnbench.neurons.layout import causal_fft_conv, time_first, time_last
+from snnbench.neurons.registry import register
 
 
-def parallel_integrate_and_fire(current: torch.Tensor, v_threshold: float, surrogate: nn.Module) -> torch.Tensor:
-    r"""An integrate-and-fire soma with soft reset, for every step at once (time is the last axis).
+def own_parameter(module: nn.Module, name: str, value: torch.Tensor, lr: float) -> None:
+    """A parameter with its own optimiser settings (``_optim``: ``lr``, weight decay 0), as the official
+    ``PMSN_kernel.register`` declares the dynamics."""
+    module.register_parameter(name, nn.Parameter(value))
+    getattr(module, name)._optim = {"lr": lr, "weight_decay": 0.0}
 
-    With :math:`Q[t] = \sum_{j \le t} I[j]` and :math:`m[t] = \max_{j \le t} \lfloor Q[j] / V_{th} \rfloor`
-    (spikes so far, never below 0), :math:`S[t] = \Theta(Q[t] - V_{th} (m[t-1] + 1))`. For inputs in :math:`[0, V_{th})` this
-    equals the step-by-step soma :math:`V[t] = V[t-1] + I[t] - V_{th} S[t-1]`, :math:`S[t] = \Theta(V[t] - V_{th})`
-    exactly, spikes and surrogate gradients alike (the reset is detached); outside that range it is the
-    definition (at most one spike per step, never a negative count).
+
+class ParallelSoftResetIF(torch.autograd.Function):
+    r"""The official ``surrogate_grad`` (``burst = False``): an integrate-and-fire soma with soft reset for every
+    step at once, time the last axis. With :math:`Q[t] = \sum_{j \le t} x[j]` and
+    :math:`n[t] = \max(0, \lfloor Q[t-1] / V_{th} \rfloor)` (spikes before t, :math:`Q[-1] = 0`):
+
+    .. math::
+        \Delta[t] = Q[t] - n[t] V_{th}, \qquad S[t] = \min(1, \max(0, \lfloor \Delta[t] / V_{th} \rfloor))
+
+    backward local to each step: :math:`\partial S[t] / \partial x[t] = \max(0, 1 - |\Delta[t] - V_{th}|)` (a
+    triangle, width 1), nothing through the cumulative sum."""
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor, v_threshold: float) -> torch.Tensor:  # noqa: ANN001
+        charge = x.cumsum(-1)
+        before = torch.cat([torch.zeros_like(charge[..., :1]), charge[..., :-1]], dim=-1)
+        delta = charge - torch.floor(before / v_threshold).clamp(min=0) * v_threshold
+        ctx.save_for_backward(delta)
+        ctx.v_threshold = v_threshold
+        return torch.floor(delta / v_threshold).clamp(min=0, max=1)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> tuple[torch.Tensor, None]:  # noqa: ANN001
+        (delta,) = ctx.saved_tensors
+        return grad * (1 - (delta - ctx.v_threshold).abs()).clamp(min=0), None
+
+
+class PMSNKernel(nn.Module):
+    r"""The official ``PMSN_kernel``: per channel a diagonalised complex state space of ``d_state`` compartments.
+
+    The compartments' coupling is the tridiagonal :math:`S` (diagonal -0.5, :math:`S[i][i+1] = 5 (i+1)`,
+    :math:`S[i+1][i] = -5 (i+1)`); :math:`A = -e^{\log A_{re}} + i A_{im}` with :math:`A_{re}` the mean of
+    :math:`S`'s diagonal and :math:`A_{im}` the eigenvalues of :math:`-iS` (Hermitian part), :math:`B = V^{-1} 1`,
+    :math:`C = e_n V` in its eigenbasis, a step :math:`dt = e^{\log dt}`, :math:`\log dt \sim U[\log dt_{min},
+    \log dt_{max}]`. Kernel: :math:`K[l] = \mathrm{Re} \sum_n C_n \bar A_n^l \bar B_n`, :math:`\bar A = e^{A dt}`,
+    :math:`\bar B = (\bar A - 1) B / A`. Learning rates: ``lr`` for :math:`\log dt, \log A_{re}`, ``10 lr`` for
+    the rest, weight decay 0 for all.
     """
-    charge = current.cumsum(-1)
-    fired = torch.floor(charge.detach() / v_threshold).clamp(min=0).cummax(-1).values
-    before = torch.cat([torch.zeros_like(fired[..., :1]), fired[..., :-1]], dim=-1)
-    return surrogate(charge - v_threshold * (before + 1))
+
+    def __init__(self, channels: int, d_state: int = 4, dt_min: float = 1e-3, dt_max: float = 1e-1,
+                 lr: float = 1e-3) -> None:
+        super().__init__()
+        log_dt = torch.rand(channels) * (math.log(dt_max) - math.log(dt_min)) + math.log(dt_min)
+        own_parameter(self, "log_dt", log_dt, lr)
+        index = torch.arange(d_state)
+        coupling = torch.zeros(d_state, d_state)
+        coupling[index, index] = -0.5
+        coupling[index[:-1], index[:-1] + 1] = 5.0 * (torch.arange(d_state - 1) + 1)
+        coupling[index[1:], index[1:] - 1] = -5.0 * (torch.arange(d_state - 1) + 1)
+        a_real = torch.diagonal(coupling).mean() * torch.ones(channels, d_state)
+        a_imag, vectors = torch.linalg.eigh(coupling * -1j)
+        own_parameter(self, "log_A_real", torch.log(-a_real), lr)
+        own_parameter(self, "A_imag", a_imag.unsqueeze(0).repeat(channels, 1), lr * 10)
+        readout = torch.zeros(channels, d_state)
+        readout[:, -1] = 1
+        b = torch.einsum("mn,hn->hm", vectors.conj().T, torch.ones(channels, d_state) + 0j)
+        c = torch.einsum("hm,mn->hn", readout + 0j, vectors)
+        for name, value in (("VinvB_real", b.real), ("VinvB_imag", b.imag), ("CV_real", c.real),
+                            ("CV_imag", c.imag)):
+            own_parameter(self, name, value, lr * 10)
+
+    def discrete(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(:math:`A\\,dt`, :math:`\\bar A`, :math:`\\bar B`, :math:`C`), each ``[channels, d_state]``, complex."""
+        a = -torch.exp(self.log_A_real) + 1j * self.A_imag
+        a_dt = a * torch.exp(self.log_dt).unsqueeze(-1)
+        a_bar = torch.exp(a_dt)
+        return a_dt, a_bar, (a_bar - 1) * (self.VinvB_real + 1j * self.VinvB_imag) / a, self.CV_real + 1j * self.CV_imag
+
+    def forward(self, T: int) -> torch.Tensor:
+        """:math:`K`, ``[channels, T]``: the powers of :math:`\\bar A` as :math:`e^{A\\,dt\\,l}`, the official way."""
+        a_dt, _, b_bar, c = self.discrete()
+        powers = torch.exp(a_dt.unsqueeze(-1) * torch.arange(T, device=a_dt.device))
+        return torch.einsum("hn,hnl->hl", c, powers * b_bar.unsqueeze(-1)).real
 
 
 class ParallelMultiCompartment(nn.Module):
-    r"""PMSN: n coupled compartments as a linear state-space model, then a parallel integrate-and-fire soma.
+    r"""PMSN: :math:`Y = K * X + D \odot X` over time per channel (:class:`PMSNKernel`, FFT), then the soma
+    :math:`S = \mathrm{IF}(\mathrm{ReLU}(c \, Y))` of :class:`ParallelSoftResetIF`, :math:`c` = ``coeff`` 0.2,
+    :math:`V_{th} = 1`. :math:`D \sim N(0, 1)` per channel (default learning rate and weight decay)."""
 
-    .. math::
-        \mathbf{V}[t] = A_c \mathbf{V}[t-1] + \mathbf{e}_0 X[t], \qquad I[t] = \mathbf{c}_c^\top \mathbf{V}[t]
-
-    per channel c, with :math:`A_c` tridiagonal: decays :math:`\sigma(a_i)` on the diagonal, learnable
-    couplings between neighbouring compartments off it (the input enters compartment 0, the soma reads all
-    through :math:`\mathbf{c}_c`, started at 1/n each). Unrolled, :math:`I = K * X` with the kernel
-    :math:`K[t] = \mathbf{c}^\top A^t \mathbf{e}_0` (powers by doubling, :math:`O(\log T)` matrix products),
-    applied by FFT. The soma is :func:`parallel_integrate_and_fire`. The parametrisation of A is our reading
-    of the paper's coupled compartments, not a copy of its code.
-    """
-
-    def __init__(self, channels: int, compartments: int, surrogate: nn.Module, v_threshold: float = 1.0) -> None:
+    def __init__(self, channels: int, d_state: int = 4, coeff: float = 0.2, v_threshold: float = 1.0,
+                 dt_min: float = 1e-3, dt_max: float = 1e-1, lr: float = 1e-3) -> None:
         super().__init__()
-        n = compartments
-        self.v_threshold = v_threshold
-        self.decay_logit = nn.Parameter(torch.linspace(-1.0, 2.0, n).repeat(channels, 1))  # sigmoid 0.27 .. 0.88
-        self.forward_coupling = nn.Parameter(torch.full((channels, max(n - 1, 0)), 0.5))
-        self.backward_coupling = nn.Parameter(torch.zeros(channels, max(n - 1, 0)))
-        self.readout = nn.Parameter(torch.full((channels, n), 1.0 / n))
-        self.surrogate = surrogate
+        self.coeff, self.v_threshold = coeff, v_threshold
+        self.D = nn.Parameter(torch.randn(channels))
+        self.kernel = PMSNKernel(channels, d_state, dt_min, dt_max, lr)
 
-    def transition(self) -> torch.Tensor:
-        """``[C, n, n]``: the tridiagonal A of every channel."""
-        a = torch.diag_embed(torch.sigmoid(self.decay_logit))
-        if self.decay_logit.shape[1] > 1:
-            a = a + torch.diag_embed(self.forward_coupling, offset=-1) + torch.diag_embed(self.backward_coupling, offset=1)
-        return a
-
-    def kernel(self, T: int) -> torch.Tensor:
-        """``[C, T]``: :math:`K[t] = c^T A^t e_0`, by doubling: [e0] -> [e0, A e0] -> [.., A^2 e0, A^3 e0] ..."""
-        a = self.transition()
-        states = torch.zeros_like(a[..., :1])
-        states[:, 0, 0] = 1.0
-        power = a
-        while states.shape[-1] < T:
-            states = torch.cat([states, power @ states], dim=-1)
-            power = power @ power
-        return (self.readout.unsqueeze(-1) * states[..., :T]).sum(1)
+    def currents(self, x_seq: torch.Tensor) -> torch.Tensor:
+        """The soma's input :math:`\\mathrm{ReLU}(c (K * X + D X))`, ``[M, C, T]`` rows (:func:`time_last`)."""
+        rows = time_last(x_seq)
+        y = causal_fft_conv(rows, self.kernel(x_seq.shape[0]).to(rows.dtype)) + rows * self.D.unsqueeze(-1)
+        return torch.relu(y * self.coeff)
 
     def forward(self, x_seq: torch.Tensor) -> torch.Tensor:
-        rows = time_last(x_seq)
-        current = causal_fft_conv(rows, self.kernel(x_seq.shape[0]).to(rows.dtype))
-        return time_first(parallel_integrate_and_fire(current, self.v_threshold, self.surrogate), x_seq.shape)
+        return time_first(ParallelSoftResetIF.apply(self.currents(x_seq), self.v_threshold), x_seq.shape)
 
 
 @register("pmsn")
-def build(T: int, channels: int, surrogate: nn.Module, compartments: int = 4, v_threshold: float = 1.0) -> nn.Module:
-    if int(compartments) < 1:
-        raise ConfigError(f"pmsn: compartments={compartments}; set neuron.compartments to a whole number >= 1")
-    return ParallelMultiCompartment(int(channels), int(compartments), surrogate, float(v_threshold))
+def build(T: int, channels: int, surrogate: nn.Module, d_state: int = 4, coeff: float = 0.2,
+          v_threshold: float = 1.0, dt_min: float = 0.001, dt_max: float = 0.1, lr: float = 0.001) -> nn.Module:
+    """PMSN as the official seqcifar32 code runs it; its own triangle surrogate replaces ``surrogate``."""
+    if int(d_state) < 1:
+        raise ConfigError(f"pmsn: d_state={d_state}; set neuron.d_state to a whole number >= 1")
+    if not 0 < float(dt_min) <= float(dt_max):
+        raise ConfigError(f"pmsn: dt_min={dt_min}, dt_max={dt_max}; set 0 < neuron.dt_min <= neuron.dt_max")
+    return ParallelMultiCompartment(int(channels), int(d_state), float(coeff), float(v_threshold), float(dt_min),
+                                    float(dt_max), float(lr))
