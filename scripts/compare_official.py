@@ -16,6 +16,9 @@ Neurons and what each needs from its checkout:
   ``__init__`` files, which import the whole of BrainCog, are not run.
 - ``pmsn``: xychen-comp/PMSN, ``seqcifar32/PMSN.py`` (``PMSN_neuron`` with ``reset=True``, ``coeff`` 0.2, as its
   ``run.sh``; needs ``einops``).
+- ``mpe_psn``: Chrazqee/MPE-PSN, ``cifar10dvs/models.py`` (``MPE_PSN``); its import of SpikingJelly's old
+  ``clock_driven`` API (unused by ``MPE_PSN``) is satisfied with SpikingJelly 2.0's ``activation_based``. The
+  Bernoulli draws of both come from the same random stream (seeded before each call).
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from typing import Callable
 import torch
 import torch.nn as nn
 
+from snnbench.neurons.mpe_psn import MembraneEstimatePSN
 from snnbench.neurons.pmsn import ParallelMultiCompartment
 from snnbench.neurons.psu import ParallelSpikingUnit
 
@@ -91,6 +95,29 @@ def pmsn_pair(variant: str, checkout: Path) -> tuple[nn.Module, Callable, nn.Mod
     return ours, ours, official, run_official
 
 
+def mpe_psn_pair(variant: str, checkout: Path) -> tuple[nn.Module, Callable, nn.Module, Callable]:
+    from spikingjelly.activation_based import surrogate
+
+    sys.modules.setdefault("spikingjelly.clock_driven", types.ModuleType("spikingjelly.clock_driven"))
+    sys.modules["spikingjelly.clock_driven"].surrogate = surrogate
+    official = load_by_path("mpe_official", checkout / "cifar10dvs" / "models.py").MPE_PSN(T=T)
+    ours = MembraneEstimatePSN(T)
+    with torch.no_grad():
+        official.threshold.fill_(0.8)
+        ours.threshold.copy_(official.threshold)
+        ours.coef.copy_(official.coef.flatten())
+
+    def run_ours(x: torch.Tensor) -> torch.Tensor:
+        torch.manual_seed(7)
+        return ours(x)
+
+    def run_official(x: torch.Tensor) -> torch.Tensor:  # MPE-PSN's layout: [N, T, C, H, W]
+        torch.manual_seed(7)
+        return official(x.transpose(0, 1).unsqueeze(-1).unsqueeze(-1)).squeeze(-1).squeeze(-1).transpose(0, 1)
+
+    return ours, run_ours, official, run_official
+
+
 def compare(name: str, case: str, ours: nn.Module, run_ours: Callable, official: nn.Module,
             run_official: Callable, x: torch.Tensor) -> bool:
     ours.train(case == "train")
@@ -105,9 +132,10 @@ def compare(name: str, case: str, ours: nn.Module, run_ours: Callable, official:
         outputs.append(out.detach())
         gradients.append([g if g is not None else torch.zeros_like(p) for g, p in zip(grads, [x_in, *params])])
     mismatches = int((outputs[0] != outputs[1]).sum())
-    assert [g.shape for g in gradients[0]] == [g.shape for g in gradients[1]], "parameters in another order"
+    assert [g.numel() for g in gradients[0]] == [g.numel() for g in gradients[1]], "parameters in another order"
     rel = 0.0
     for g_ours, g_official in zip(*gradients):  # the input's, then each parameter's, in registration order
+        g_ours, g_official = g_ours.flatten(), g_official.flatten()
         scale = g_official.abs().max().clamp(min=1e-12)
         rel = max(rel, ((g_ours - g_official).abs().max() / scale).item())
     fires = outputs[1].mean().item()
@@ -116,7 +144,21 @@ def compare(name: str, case: str, ours: nn.Module, run_ours: Callable, official:
     return mismatches == 0 and rel <= TOLERANCE
 
 
-PAIRS = {"psu": psu_pair, "ipsu": psu_pair, "rpsu": psu_pair, "pmsn": pmsn_pair}
+def mpe_membrane_loss(ours: nn.Module, run_ours: Callable, official: nn.Module, run_official: Callable,
+                      x: torch.Tensor) -> bool:
+    """MPE-PSN's membrane loss, ours (scaled back by (1 - lambda) / lambda) against the official ``mem_loss``."""
+    ours.train()
+    official.train()
+    run_ours(x)
+    run_official(x)
+    mine = ours.aux_loss() * (1 - ours.aux_weight) / ours.aux_weight
+    rel = ((mine - official.mem_loss).abs() / official.mem_loss.abs()).item()
+    print(f"mpe_psn membrane_loss ours={mine.item():.6g} official={official.mem_loss.item():.6g} rel_diff={rel:.3g}")
+    return rel <= TOLERANCE
+
+
+EXTRA = {"mpe_psn": mpe_membrane_loss}
+PAIRS = {"psu": psu_pair, "ipsu": psu_pair, "rpsu": psu_pair, "pmsn": pmsn_pair, "mpe_psn": mpe_psn_pair}
 #: an input per neuron that makes some spikes and not all: [T, N, C] for most, [T, N, C, L] where a neuron has L
 INPUTS = {"pmsn": lambda g: torch.rand(T, N, C, 4, generator=g) * 8.0 - 2.0}
 
@@ -131,6 +173,8 @@ def main() -> None:
     generator = torch.Generator().manual_seed(2)
     x = INPUTS[args.neuron](generator) if args.neuron in INPUTS else torch.rand(T, N, C, generator=generator) * 2 - 0.3
     ok = all([compare(args.neuron, case, ours, run_ours, official, run_official, x) for case in ("train", "eval")])
+    if args.neuron in EXTRA:
+        ok = EXTRA[args.neuron](ours, run_ours, official, run_official, x) and ok
     sys.exit(0 if ok else 1)
 
 

@@ -13,7 +13,7 @@ from snnbench.neurons import NeuronFactory
 from snnbench.neurons.contract import aux_loss, start_epoch
 from snnbench.neurons.layout import causal_fft_conv, time_last
 from snnbench.neurons.cpsn import ChannelwisePSN, power_of_two
-from snnbench.neurons.mpe_psn import MembraneEstimatePSN, lif_membrane
+from snnbench.neurons.mpe_psn import MembraneEstimatePSN
 from snnbench.neurons.pmsn import ParallelMultiCompartment
 from snnbench.neurons.prf import ParallelResonateFire
 from snnbench.neurons.psu import ParallelSpikingUnit, integration_matrices
@@ -27,7 +27,7 @@ def inputs(seed: int = 0, low: float = -1.0, high: float = 2.0) -> torch.Tensor:
 
 
 def same_forward_and_backward(parallel: torch.nn.Module, reference, x: torch.Tensor,
-                              params: list[torch.Tensor] | None = None) -> None:
+                              params: list[torch.Tensor] | None = None, seed: int | None = None) -> None:
     """Spikes equal; the gradients of a fixed random upstream gradient equal, for the input and for every learnable
     parameter of ``parallel`` (``params`` narrows it, for a reference that holds some of them as constants)."""
     learnable = [p for p in parallel.parameters() if p.requires_grad]
@@ -36,6 +36,8 @@ def same_forward_and_backward(parallel: torch.nn.Module, reference, x: torch.Ten
     grad_out = torch.randn(x.shape, generator=torch.Generator().manual_seed(1), dtype=x.dtype)
     results = []
     for fn in (parallel, reference):
+        if seed is not None:  # a stochastic neuron: the same random stream for both
+            torch.manual_seed(seed)
         out = fn(x)
         grads = torch.autograd.grad((out * grad_out).sum(), [x, *params], allow_unused=True)
         results.append((out.detach(), grads))
@@ -184,39 +186,56 @@ def test_psu_family_starts_from_the_official_initialisation():
     assert not any(name in dict(big.named_parameters()) for name in ("m1", "m2", "mask"))  # fixed buffers
 
 
-def test_mpe_psn_estimate_is_element_wise_and_its_target_is_spikingjelly_lif():
-    layer = MembraneEstimatePSN(C, surrogate.ATan()).double()
+def test_mpe_psn_equals_the_official_equations_step_by_step_with_the_same_draws():
+    layer = MembraneEstimatePSN(T).double()
     with torch.no_grad():
-        layer.gamma.uniform_(0.5, 1.5)
-        layer.beta.uniform_(-0.2, 0.2)
+        layer.threshold.fill_(0.8)
+        layer.coef.uniform_(0.05, 0.15)
 
-    def reference(x):  # every step on its own
-        return torch.stack([layer.surrogate(layer.gamma.view(1, C, 1) * x[t] + layer.beta.view(1, C, 1) - 1.0)
-                            for t in range(T)])
+    def reference(x):  # models.py MPE_PSN on [N, T, ...]: draws in that order, then step by step
+        draws = torch.bernoulli(torch.sigmoid(x.transpose(0, 1).contiguous())).transpose(0, 1)
+        previous, steps = torch.zeros_like(x[0]), []
+        for t in range(T):
+            charge = 0.25 * previous + x[t]
+            u = charge - layer.threshold
+            local = (1 - u.abs()).clamp(min=0).detach()  # the triangle, alpha 1
+            steps.append((u > 0).double() + u * local - (u * local).detach())
+            previous = (1 - draws[t]) * x[t]
+        return torch.stack(steps)
 
-    x = inputs()
-    same_forward_and_backward(layer, reference, x)
-    lif = sj_neuron.LIFNode(tau=2.0, detach_reset=True, step_mode="m", v_reset=None).double()
-    spikes = lif(x.detach())
-    assert 0 < spikes.sum() < spikes.numel()
-    assert torch.equal((lif_membrane(x.detach(), 2.0, 1.0) >= 1.0).double(), spikes)
+    layer.train()
+    same_forward_and_backward(layer, reference, inputs(low=-1.0, high=2.0), params=[layer.threshold], seed=5)
+    layer.eval()  # the official test pass draws too
+    torch.manual_seed(5)
+    first = layer(inputs().double())
+    torch.manual_seed(6)
+    assert not torch.equal(first, layer(inputs().double()))
 
 
-def test_mpe_psn_auxiliary_loss_reaches_the_training_loss_only_in_its_epochs():
-    factory = NeuronFactory("mpe_psn", T=T, surrogate=surrogate.ATan(), aux_epochs=150, recipe_epochs=230)
-    layer = factory(C)
-    x = inputs().float().detach()
+def test_mpe_psn_membrane_loss_is_the_official_one_and_only_in_its_epochs():
+    layer = MembraneEstimatePSN(T).double()
+    x = inputs().detach()
     start_epoch(layer, 0, 10)
-    layer(x)
+    torch.manual_seed(3)
+    spikes = layer(x)
     loss = aux_loss(layer)
-    assert isinstance(loss, torch.Tensor) and loss > 0
+    torch.manual_seed(3)
+    batch_first = x.transpose(0, 1)
+    estimate = (1 - torch.bernoulli(torch.sigmoid(batch_first.contiguous()))) * batch_first  # [N, T, ...]
+    charge = torch.cat([torch.zeros_like(estimate[:, :1]), estimate[:, :-1]], dim=1) * 0.25 + batch_first
+    official = (torch.nn.functional.mse_loss(estimate, (1 - spikes.transpose(0, 1)) * charge, reduction="none")
+                * (1 / T)).mean()
+    torch.testing.assert_close(loss, 0.01 / 0.99 * official)
     loss.backward()
-    assert layer.gamma.grad.abs().sum() > 0
+    assert layer.coef.grad.abs().sum() > 0 and layer.threshold.grad is not None
     assert aux_loss(layer) == 0.0  # read once
     start_epoch(layer, 7, 10)  # 7 >= 10 * 150 / 230: over
     layer(x)
     assert aux_loss(layer) == 0.0
-    layer.eval()  # stochastic at test time: spikes are Bernoulli draws, a new draw per call
-    torch.manual_seed(0)
-    first = layer(x)
-    assert set(first.unique().tolist()) <= {0.0, 1.0} and not torch.equal(first, layer(x))
+
+
+def test_mpe_psn_starts_from_the_official_initialisation():
+    layer = MembraneEstimatePSN(10)
+    assert layer.threshold.item() == 1.0 and layer.tau == 0.25
+    assert torch.allclose(layer.coef, torch.full((10,), 0.1))
+    assert {name for name, _ in layer.named_parameters()} == {"threshold", "coef"}

@@ -1,84 +1,99 @@
-"""Time-independent spiking neuron via membrane potential estimation (Chen et al., MPE-PSN, ICASSP 2025;
-code Chrazqee/MPE-PSN)."""
+"""MPE-PSN, the parallel spiking neuron with membrane potential estimation (Chen et al., ICASSP 2025), as the
+official code computes it: Chrazqee/MPE-PSN, ``cifar10dvs/models.py`` (``MPE_PSN``, ``TriangularSurrogate``),
+trained by ``cifar10dvs/train_vgg.py`` (``--lambda_mem 0.01`` for the first 150 of 230 epochs, ``-tau 0.25``)."""
 
 from __future__ import annotations
 
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 
 from snnbench.errors import ConfigError
 from snnbench.neurons.registry import register
 
 
-def lif_membrane(x_seq: torch.Tensor, tau: float, v_threshold: float) -> torch.Tensor:
-    r"""The membrane :math:`H[t]` of a LIF with soft reset, step by step (the estimate's target):
-    :math:`H[t] = V[t-1] + (X[t] - V[t-1]) / \tau`, :math:`V[t] = H[t] - V_{th} \Theta(H[t] - V_{th})`."""
-    v = torch.zeros_like(x_seq[0])
-    membranes = []
-    for x in x_seq:
-        h = v + (x - v) / tau
-        membranes.append(h)
-        v = h - v_threshold * (h >= v_threshold).to(h.dtype)
-    return torch.stack(membranes)
+class TriangleSpike(torch.autograd.Function):
+    r"""The official ``TriangularSurrogate``: :math:`\Theta(u)` with the strict ``u > 0``; backward
+    :math:`\frac{1}{\alpha^2} \max(0, \alpha - |u|)`."""
+
+    @staticmethod
+    def forward(ctx, u: torch.Tensor, alpha: float) -> torch.Tensor:  # noqa: ANN001
+        ctx.save_for_backward(u)
+        ctx.alpha = alpha
+        return (u > 0).to(u.dtype)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> tuple[torch.Tensor, None]:  # noqa: ANN001
+        (u,) = ctx.saved_tensors
+        return grad * (ctx.alpha - u.abs()).clamp(min=0) / ctx.alpha ** 2, None
 
 
 class MembraneEstimatePSN(nn.Module):
-    r"""MPE-PSN: every step's membrane potential is estimated from that step's input alone, element-wise, so
-    all T steps run at once; an auxiliary loss keeps the estimate close to a real LIF membrane.
+    r"""MPE-PSN: the membrane of the previous step is estimated from that step's input, so that every step's
+    charge is known at once.
 
     .. math::
-        \hat H[t] = \gamma_c X[t] + \beta_c, \qquad S[t] = \Theta(\hat H[t] - V_{th})
+        \hat m[t] = (1 - B[t]) \, X[t], \quad B[t] \sim \mathrm{Bernoulli}(\sigma(X[t])), \qquad \hat m[-1] = 0
 
-        \mathcal{L}_{aux} = w \cdot \mathrm{mean}\big((\hat H - \mathrm{sg}(H^{LIF}))^2\big)
+        H[t] = \tau \, \hat m[t-1] + X[t], \qquad S[t] = \Theta(H[t] - V_{th})
 
-    :math:`H^{LIF}` is :func:`lif_membrane` of the same input (no gradient). The loss weight is
-    ``aux_weight`` (0.01) for the first ``aux_epochs`` of ``recipe_epochs`` (150 of 230), scaled to the run's
-    epochs, then 0. At test time the neuron is stochastic: :math:`S \sim \mathrm{Bernoulli}(\sigma(\kappa
-    (\hat H - V_{th})))`. The element-wise affine estimate is our reading of the paper's Eq. for the estimate.
+        \mathcal{L}_{mem} = \mathrm{mean}_{t, \dots}\big(c_t \, (\hat m[t] - (1 - S[t]) H[t])^2\big)
+
+    :math:`\tau` = 0.25, :math:`V_{th}` learnable (start 1), :math:`c_t` learnable (start 1/T), the triangle
+    surrogate of :class:`TriangleSpike` (:math:`\alpha` = 1). The estimate is drawn in training and in
+    evaluation alike, as the official code does (its test pass is stochastic). :math:`\mathcal{L}_{mem}` is kept
+    with its gradient while the module trains and the loss is active; the official training loss is
+    :math:`(1 - \lambda) \mathcal{L} + \lambda \sum \mathcal{L}_{mem}` (:math:`\lambda` = 0.01) for the first 150 of
+    230 epochs. The contract adds auxiliary losses to :math:`\mathcal{L}`, so each layer gives
+    :math:`\frac{\lambda}{1 - \lambda} \mathcal{L}_{mem}`: the same loss divided by :math:`1 - \lambda` (with SGD, a
+    1 % larger step in those epochs, weight decay excepted). The epochs scale with the run:
+    ``aux_epochs / recipe_epochs`` of them.
     """
 
-    def __init__(self, channels: int, surrogate: nn.Module, tau: float = 2.0, v_threshold: float = 1.0,
-                 aux_weight: float = 0.01, aux_epochs: int = 150, recipe_epochs: int = 230,
-                 kappa: float = 4.0, stochastic_test: bool = True) -> None:
+    def __init__(self, T: int, tau: float = 0.25, v_threshold: float = 1.0, aux_weight: float = 0.01,
+                 aux_epochs: int = 150, recipe_epochs: int = 230, alpha: float = 1.0) -> None:
         super().__init__()
-        self.gamma = nn.Parameter(torch.full((channels,), 1.0 / tau))
-        self.beta = nn.Parameter(torch.zeros(channels))
-        self.tau, self.v_threshold, self.aux_weight, self.kappa = tau, v_threshold, aux_weight, kappa
-        self.aux_epochs, self.recipe_epochs, self.stochastic_test = aux_epochs, recipe_epochs, stochastic_test
+        self.T, self.tau, self.alpha = T, tau, alpha
+        self.threshold = nn.Parameter(torch.tensor(float(v_threshold)))
+        self.coef = nn.Parameter(torch.full((T,), 1.0 / T))
+        self.aux_weight, self.aux_epochs, self.recipe_epochs = aux_weight, aux_epochs, recipe_epochs
         self.aux_active = True
-        self.surrogate = surrogate
         self._aux: torch.Tensor | None = None
 
     def start_epoch(self, epoch: int, epochs: int) -> None:
         self.aux_active = epoch < epochs * self.aux_epochs / self.recipe_epochs
 
     def estimate(self, x_seq: torch.Tensor) -> torch.Tensor:
-        shape = (1, 1, -1) + (1,) * (x_seq.dim() - 3)
-        return self.gamma.view(shape) * x_seq + self.beta.view(shape)
+        """:math:`\\hat m = (1 - B) X`, the draws taken in the official ``[N, T, ...]`` order (the same random
+        stream gives the same draws)."""
+        batch_first = x_seq.transpose(0, 1).contiguous()
+        return ((1 - torch.bernoulli(torch.sigmoid(batch_first))) * batch_first).transpose(0, 1)
 
     def forward(self, x_seq: torch.Tensor) -> torch.Tensor:
-        h = self.estimate(x_seq)
+        estimate = self.estimate(x_seq)
+        previous = torch.cat([torch.zeros_like(estimate[:1]), estimate[:-1]])
+        charge = previous * self.tau + x_seq
+        spikes = TriangleSpike.apply(charge - self.threshold, self.alpha)
         if self.training and self.aux_active and self.aux_weight > 0:
-            with torch.no_grad():
-                target = lif_membrane(x_seq.detach(), self.tau, self.v_threshold)
-            self._aux = self.aux_weight * (h - target).pow(2).mean()
-        if not self.training and self.stochastic_test:
-            return torch.bernoulli(torch.sigmoid(self.kappa * (h - self.v_threshold)))
-        return self.surrogate(h - self.v_threshold)
+            coef = self.coef.view(-1, *([1] * (x_seq.dim() - 1)))
+            mem_loss = (F.mse_loss(estimate, (1 - spikes) * charge, reduction="none") * coef).mean()
+            self._aux = self.aux_weight / (1 - self.aux_weight) * mem_loss
+        return spikes
 
     def aux_loss(self) -> torch.Tensor | None:
         """The auxiliary loss of the last training forward (once: it is cleared when read)."""
         loss, self._aux = self._aux, None
         return loss
 
+    def extra_repr(self) -> str:
+        return f"T={self.T}, tau={self.tau}"
+
 
 @register("mpe_psn")
-def build(T: int, channels: int, surrogate: nn.Module, tau: float = 2.0, v_threshold: float = 1.0,
-          aux_weight: float = 0.01, aux_epochs: int = 150, recipe_epochs: int = 230, kappa: float = 4.0,
-          stochastic_test: bool = True) -> nn.Module:
-    if float(tau) <= 1.0:
-        raise ConfigError(f"mpe_psn: tau={tau}; set neuron.tau > 1")
-    if float(aux_weight) < 0 or int(recipe_epochs) < 1:
-        raise ConfigError("mpe_psn: set neuron.aux_weight >= 0 and neuron.recipe_epochs >= 1")
-    return MembraneEstimatePSN(int(channels), surrogate, float(tau), float(v_threshold), float(aux_weight),
-                               int(aux_epochs), int(recipe_epochs), float(kappa), bool(stochastic_test))
+def build(T: int, channels: int, surrogate: nn.Module, tau: float = 0.25, v_threshold: float = 1.0,
+          aux_weight: float = 0.01, aux_epochs: int = 150, recipe_epochs: int = 230, alpha: float = 1.0) -> nn.Module:
+    """MPE-PSN as the official code computes it; its own triangle surrogate replaces ``surrogate``."""
+    if not 0 <= float(aux_weight) < 1 or int(recipe_epochs) < 1:
+        raise ConfigError("mpe_psn: set 0 <= neuron.aux_weight < 1 and neuron.recipe_epochs >= 1")
+    return MembraneEstimatePSN(int(T), float(tau), float(v_threshold), float(aux_weight), int(aux_epochs),
+                               int(recipe_epochs), float(alpha))
