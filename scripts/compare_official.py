@@ -19,6 +19,9 @@ Neurons and what each needs from its checkout:
 - ``mpe_psn``: Chrazqee/MPE-PSN, ``cifar10dvs/models.py`` (``MPE_PSN``); its import of SpikingJelly's old
   ``clock_driven`` API (unused by ``MPE_PSN``) is satisfied with SpikingJelly 2.0's ``activation_based``. The
   Bernoulli draws of both come from the same random stream (seeded before each call).
+- ``prf``: HuuYuLong/prf, ``neuron.py`` (``ParallelResonateFire``, its parallel step). It subclasses an older
+  SpikingJelly's ``LIFNode`` (nine positional settings) only to keep ``tau``, ``v_threshold`` and the surrogate;
+  a stand-in base class with that signature keeps them here.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ import torch.nn as nn
 
 from snnbench.neurons.mpe_psn import MembraneEstimatePSN
 from snnbench.neurons.pmsn import ParallelMultiCompartment
+from snnbench.neurons.prf import ParallelResonateFire
 from snnbench.neurons.psu import ParallelSpikingUnit
 
 T, N, C = 16, 8, 32
@@ -118,6 +122,29 @@ def mpe_psn_pair(variant: str, checkout: Path) -> tuple[nn.Module, Callable, nn.
     return ours, run_ours, official, run_official
 
 
+def prf_pair(variant: str, checkout: Path) -> tuple[nn.Module, Callable, nn.Module, Callable]:
+    from spikingjelly.activation_based import surrogate
+
+    from spikingjelly.activation_based import neuron as sj_neuron
+
+    class OlderLIFNode(nn.Module):  # the settings the official class reads from its base, nothing else
+        def __init__(self, tau, decay_input, v_threshold, v_reset, surrogate_function, detach_reset, step_mode,  # noqa: ANN001
+                     backend, store_v_seq):  # noqa: ANN001
+            super().__init__()
+            self.tau, self.v_threshold, self.surrogate_function = tau, v_threshold, surrogate_function
+
+    real_lif = sj_neuron.LIFNode
+    sj_neuron.LIFNode = OlderLIFNode
+    try:
+        official = load_by_path("prf_official", checkout / "neuron.py").ParallelResonateFire(C)
+    finally:
+        sj_neuron.LIFNode = real_lif
+    ours = ParallelResonateFire(C, surrogate.ATan())
+    ours.load_state_dict(official.state_dict(), strict=False)  # log_dt, theta_log (LIFNode keeps no other state)
+    assert torch.equal(ours.log_dt, official.log_dt) and torch.equal(ours.theta_log, official.theta_log)
+    return ours, ours, official, official
+
+
 def compare(name: str, case: str, ours: nn.Module, run_ours: Callable, official: nn.Module,
             run_official: Callable, x: torch.Tensor) -> bool:
     ours.train(case == "train")
@@ -158,9 +185,11 @@ def mpe_membrane_loss(ours: nn.Module, run_ours: Callable, official: nn.Module, 
 
 
 EXTRA = {"mpe_psn": mpe_membrane_loss}
-PAIRS = {"psu": psu_pair, "ipsu": psu_pair, "rpsu": psu_pair, "pmsn": pmsn_pair, "mpe_psn": mpe_psn_pair}
+PAIRS = {"psu": psu_pair, "ipsu": psu_pair, "rpsu": psu_pair, "pmsn": pmsn_pair, "mpe_psn": mpe_psn_pair,
+         "prf": prf_pair}
 #: an input per neuron that makes some spikes and not all: [T, N, C] for most, [T, N, C, L] where a neuron has L
-INPUTS = {"pmsn": lambda g: torch.rand(T, N, C, 4, generator=g) * 8.0 - 2.0}
+INPUTS = {"pmsn": lambda g: torch.rand(T, N, C, 4, generator=g) * 8.0 - 2.0,
+          "prf": lambda g: torch.rand(T, N, C, generator=g) * 60.0}  # PRF scales its input by dt in [0.001, 0.1]
 
 
 def main() -> None:

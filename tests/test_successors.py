@@ -82,19 +82,30 @@ def test_cpsn_dilation_cycles_layer_by_layer():
     assert [factory(4).dilation for _ in range(5)] == [1, 2, 3, 1, 2]
 
 
-def test_prf_fft_convolution_equals_the_complex_recurrence():
+def test_prf_equals_the_official_sequential_step_for_every_parameter():
     layer = ParallelResonateFire(C, surrogate.ATan(), dt_min=0.1, dt_max=0.5).double()
 
-    def reference(x):  # U[t] = lambda U[t-1] + dt X[t], complex; S = Θ(Re U - V_th)
-        lam = layer.decay().view(1, C, 1)
-        u = torch.zeros(N, C, 2, dtype=torch.complex128)
+    def reference(x):  # neuron.py sequential_step: v = exp(dt (-1/tau + i theta)) v + dt x; S = Θ(Re v - V_th)
+        dt, theta = layer.log_dt.exp().view(1, C, 1), layer.theta_log.exp().view(1, C, 1)
+        v = torch.zeros(N, C, 2, dtype=torch.complex128)
         steps = []
         for t in range(T):
-            u = lam * u + layer.log_dt.exp().view(1, C, 1) * x[t]
-            steps.append(layer.surrogate(u.real - layer.v_threshold))
+            v = torch.exp(dt * (-1 / layer.tau + 1j * theta)) * v + dt * x[t]
+            steps.append(layer.surrogate(v.real - layer.v_threshold))
         return torch.stack(steps)
 
     same_forward_and_backward(layer, reference, inputs(low=0.0, high=6.0))
+
+
+def test_prf_starts_from_the_official_initialisation_with_its_own_optimiser_settings():
+    torch.manual_seed(0)
+    layer = ParallelResonateFire(1000, surrogate.ATan())
+    torch.manual_seed(0)  # the official draws, in its order: log dt between log 0.1 and log 0.001, then the phase
+    log_dt = torch.rand(1000) * (math.log(0.001) - math.log(0.1)) + math.log(0.1)
+    theta_log = torch.log(2 * math.pi * torch.rand(1000))
+    assert torch.equal(layer.log_dt, log_dt) and torch.equal(layer.theta_log, theta_log)
+    assert layer.log_dt._optim == layer.theta_log._optim == {"lr": 0.001, "weight_decay": 0.0}
+    assert {name for name, _ in layer.named_parameters()} == {"log_dt", "theta_log"} and layer.tau == 2.0
 
 
 def test_pmsn_equals_the_official_state_space_recurrence_and_soma_step_by_step():

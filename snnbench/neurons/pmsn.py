@@ -119,11 +119,12 @@ class ParallelMultiCompartment(nn.Module):
 
 @register("pmsn")
 def build(T: int, channels: int, surrogate: nn.Module, d_state: int = 4, coeff: float = 0.2,
-          v_threshold: float = 1.0, dt_min: float = 0.001, dt_max: float = 0.1, lr: float = 0.001) -> nn.Module:
+          v_threshold: float = 1.0, dt_min: float = 0.001, dt_max: float = 0.1,
+          dynamics_lr: float = 0.001) -> nn.Module:
     """PMSN as the official seqcifar32 code runs it; its own triangle surrogate replaces ``surrogate``."""
     if int(d_state) < 1:
         raise ConfigError(f"pmsn: d_state={d_state}; set neuron.d_state to a whole number >= 1")
     if not 0 < float(dt_min) <= float(dt_max):
         raise ConfigError(f"pmsn: dt_min={dt_min}, dt_max={dt_max}; set 0 < neuron.dt_min <= neuron.dt_max")
     return ParallelMultiCompartment(int(channels), int(d_state), float(coeff), float(v_threshold), float(dt_min),
-                                    float(dt_max), float(lr))
+                                    float(dt_max), float(dynamics_lr))
