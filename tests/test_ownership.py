@@ -194,8 +194,8 @@ def test_impossible_settings_are_refused_before_anything_is_written(tmp_path, ov
 
 def test_a_failure_after_the_run_folder_exists_leaves_a_failed_record(tmp_path):
     runs = tmp_path / "runs"
-    proc = snnbench("train", "trainer.batch_size=100000", "trainer.drop_last=true", "trainer.epochs=1",
-                    runs_dir=runs)  # no full batch: the loader is empty, the epoch divides by zero
+    proc = snnbench("train", "neuron=lif", "optim.lr=1e38", "trainer.epochs=1",
+                    runs_dir=runs)  # the loss becomes infinite in the first epoch, after the folder was made
     (record,) = results(runs)
     assert proc.returncode != 0 and record["status"] == "failed" and record["error"]
 
