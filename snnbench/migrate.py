@@ -51,6 +51,11 @@ def migrate(run_dir: Path, record: dict[str, Any], config: dict[str, Any], runs_
         return f"kept   {run_dir}: another computation than this version's for its command line ({shown})"
     cfg.runs_dir = str(runs_dir)
     target = RunFolder.for_config(cfg)
+    if target.path.resolve() == run_dir.resolve():  # the address did not change: only the record's scheme
+        if not dry_run:
+            atomic_write_text(target.result_path, json.dumps({**record, "signature_scheme": SCHEME}, indent=2,
+                                                             allow_nan=False))
+        return f"{'would restamp' if dry_run else 'restamped'} {run_dir}: its address is the same under scheme {SCHEME}"
     if target.result_path.exists():
         return f"kept   {run_dir}: {target.path} exists already (this version made the run again)"
     if dry_run:

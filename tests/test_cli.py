@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from conftest import snnbench
+from snnbench.runs.signature import SCHEME
 
 
 def test_version_names_snnbench_and_its_main_libraries(tmp_path):
@@ -54,7 +55,7 @@ def test_status_reads_records_without_importing_torch_or_hydra(tmp_path):
         (run / "result.json").write_text(json.dumps({"status": "done", "dataset": "seq_digits", "neuron": "lif",
                                                      "seed": 0, "epochs_done": 1, "epochs": 1, "best_test_acc": 0.5,
                                                      "final_test_acc": 0.5, "best_epoch": 0,
-                                                     "signature_scheme": 2}))
+                                                     "signature_scheme": SCHEME}))
         (run / "config.yaml").write_text("neuron:\n  name: lif\n")
         (run / "metrics.jsonl").write_text('{"epoch": 0, "test_acc": 0.5}\n')
     code = ("import sys; from snnbench.cli import main; main(['status', '--runs', sys.argv[1]]); "

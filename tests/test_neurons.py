@@ -127,3 +127,11 @@ def test_parameters_carrying_their_own_optimiser_settings_get_their_own_group(na
     bad._optim = {"betas": (0.9, 0.99)}
     with pytest.raises(ConfigError, match="may set lr, weight_decay"):
         build_optimizer([bad], name, lr=0.1, momentum=0.9 if name == "sgd" else None)
+
+
+def test_lif_without_input_decay_is_the_clif_papers_lif():
+    layer = NeuronFactory(name="lif", T=3, surrogate=surrogate.Rect(alpha=1.0), decay_input=False,
+                          detach_reset=False)(1)
+    x = torch.tensor([0.6, 0.6, 0.6]).view(3, 1, 1)
+    # H = V (1 - 1/2) + X: 0.6; 0.3 + 0.6 = 0.9; 0.45 + 0.6 = 1.05 -> a spike at the third step only
+    assert layer(x).flatten().tolist() == [0.0, 0.0, 1.0]

@@ -169,7 +169,13 @@ def test_table_scripts_dry_run_lists_their_runs(tmp_path, script, runs, table):
     ("prf2024/smnist", "prf", {"T": 784, "model.depth": 3, "model.hidden": 128, "optim.lr": 0.005}),
     ("prf2024/psmnist", "lif", {"dataset.build.permuted": True, "optim.weight_decay": 0.05, "trainer.epochs": 200}),
     ("prf2024/pixel_cifar10", "pmsn", {"T": 1024, "model.depth": 6, "model.hidden": 512, "trainer.batch_size": 64}),
-    ("clif2024/cifar10dvs", "sliding_psn", {"T": 10, "neuron.k": 2, "neuron.exp_init": True}),
+    ("clif2024/cifar10dvs", "sliding_psn", {"T": 10, "neuron.k": 2, "neuron.exp_init": True,
+                                            "surrogate._target_": "spikingjelly.activation_based.surrogate.Rect"}),
+    ("clif2024/cifar10dvs", "lif", {"neuron.decay_input": False, "neuron.detach_reset": False,
+                                    "neuron.surrogate.alpha": 1.0, "surrogate._target_":
+                                    "spikingjelly.activation_based.surrogate.Rect"}),
+    ("clif2024/cifar10dvs", "clif", {"surrogate._target_": "spikingjelly.activation_based.surrogate.Rect"}),
+    ("prf2024/smnist", "prf", {"neuron.dynamics_lr": 0.001, "neuron.dynamics_weight_decay": 0.0}),
 ])
 def test_successor_recipes_compose_with_their_sources_settings(compose_cfg, recipe, neuron, expected):
     from omegaconf import OmegaConf

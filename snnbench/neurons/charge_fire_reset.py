@@ -31,10 +31,13 @@ def integrate_and_fire(T: int, channels: int, surrogate: SurrogateFunctionBase,
 @register("lif")
 def leaky_integrate_and_fire(T: int, channels: int, surrogate: SurrogateFunctionBase,
                              tau: float = 2.0, v_threshold: float = 1.0,
-                             v_reset: float | None = None, detach_reset: bool = True) -> nn.Module:
-    """LIF: H[t] = V[t-1] + (X[t] - V[t-1]) / tau; S[t] = Θ(H[t] - V_th); soft reset."""
-    return neuron.LIFNode(tau=float(tau), v_threshold=float(v_threshold), v_reset=_optional_float(v_reset),
-                          surrogate_function=surrogate, detach_reset=detach_reset, step_mode="m")
+                             v_reset: float | None = None, detach_reset: bool = True,
+                             decay_input: bool = True) -> nn.Module:
+    """LIF: H[t] = V[t-1] + (X[t] - V[t-1]) / tau (``decay_input``; else H[t] = V[t-1] (1 - 1/tau) + X[t]);
+    S[t] = Θ(H[t] - V_th); soft reset."""
+    return neuron.LIFNode(tau=float(tau), decay_input=bool(decay_input), v_threshold=float(v_threshold),
+                          v_reset=_optional_float(v_reset), surrogate_function=surrogate, detach_reset=detach_reset,
+                          step_mode="m")
 
 
 @register("plif")

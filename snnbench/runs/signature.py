@@ -7,7 +7,8 @@ numbers are normalised (``4`` and ``4.0`` are one value), so a computation alway
 The scheme is versioned (:data:`SCHEME`, recorded in every ``result.json``):
 
 1. up to snnbench at 7886174 (2026-11-25): the nested resolved config without the seed and a fixed list of keys;
-2. since: flattened, normalised, without ``signature_ignores``.
+2. flattened, normalised, without ``signature_ignores``;
+3. the same, with ``neuron.decay_input`` in the LIF config (2026-11-30; true is what LIF runs did before).
 
 A run made under an earlier scheme is shown as such and never counted twice; ``snnbench migrate`` adopts it when
 its config is the same computation (:data:`ADDED_AS_BEFORE`).
@@ -25,11 +26,11 @@ if TYPE_CHECKING:
 
 #: Where the keys that do not change a run's computation are listed in the config. The seed is never part of it.
 IGNORES_KEY = "signature_ignores"
-SCHEME = 2
+SCHEME = 3
 #: Keys added to the config since scheme 1 whose value here is what every run did before the key existed: a run
 #: made before them is the same computation with them at these values. A key added with another behaviour than
 #: before does not belong here (such a run computed something else, and is not adopted).
-ADDED_AS_BEFORE = {"trainer.eval_amp": True, "trainer.persistent_workers": False}
+ADDED_AS_BEFORE = {"trainer.eval_amp": True, "trainer.persistent_workers": False, "neuron.decay_input": True}
 
 
 def flatten(node: Any, prefix: str = "") -> dict[str, Any]:
