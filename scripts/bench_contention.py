@@ -1,14 +1,16 @@
 #!/usr/bin/env python
-"""How much slower the quick start trains when other processes keep the cores busy, and how a parallel sweep
-compares with a serial one. Prints the figures; asserts nothing (a benchmark, not a test).
+"""How fast the quick start trains alone, beside another snnbench run, and beside busy Python processes, under
+several CPU thread settings; and how a parallel sweep compares with a serial one. Prints the figures; asserts
+nothing (a benchmark, not a test). Run it on an otherwise idle machine.
 
-    python scripts/bench_contention.py                    # k = usable cores hogs, default and trainer.threads=1
-    python scripts/bench_contention.py --hogs 6 --epochs 4
-    python scripts/bench_contention.py --source /path/to/other/checkout    # e.g. the parent commit, for "before"
+    python scripts/bench_contention.py                         # the default and the candidate settings
+    python scripts/bench_contention.py --variants default,threads1 --repeats 5
+    python scripts/bench_contention.py --source /path/to/other/checkout    # e.g. the parent commit
 
-A hog is a Python process spinning on one core. With k hogs on c cores, a fair share of the CPU gives a
-slowdown of about (k + c) / c for a job that used all c cores alone (k + 1 when c = 1): the goal is to be no
-worse than that. Epoch times are the median training seconds of the epochs after the first.
+Each figure is the median, over ``--repeats`` rounds, of the median training seconds per epoch after the first
+(6 epochs of the quick start). "two at once" starts two identical runs together and reports each one's time;
+"beside spinners" runs one beside as many spinning Python processes as there are cores. A fair share of two
+cores between two jobs is 2x the alone time of a job that used both.
 """
 
 from __future__ import annotations
@@ -23,87 +25,116 @@ import tempfile
 import time
 from pathlib import Path
 
-HOG = "while True:\n    pass\n"
+SPINNER = "while True:\n    pass\n"
+#: name -> (extra overrides, extra environment): the settings compared
+VARIANTS = {
+    "default": ([], {}),
+    "threads1": (["trainer.threads=1"], {}),
+    "passive": ([], {"OMP_WAIT_POLICY": "PASSIVE"}),
+    "threads2": (["trainer.threads=2"], {}),
+}
 
 
 def cpus() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
-def run(args: list[str], env: dict[str, str], timeout: float) -> tuple[float | None, float]:
-    """(median train seconds per epoch after the first, wall seconds) of ``snnbench train ARGS`` in a fresh
-    runs folder; None when it failed or did not finish within ``timeout``."""
-    with tempfile.TemporaryDirectory() as runs:
-        start = time.perf_counter()
+def start(args: list[str], env: dict[str, str], runs: str) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "snnbench", "train", *args, f"runs_dir={runs}"], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+
+
+def epoch_seconds(runs: str) -> float | None:
+    """Median train seconds of the epochs after the first, of the one run under ``runs``."""
+    rows = [json.loads(line) for p in Path(runs).rglob("metrics.jsonl") for line in p.read_text().splitlines()]
+    return statistics.median(r["train_s"] for r in rows[1:]) if len(rows) > 1 else None
+
+
+def together(jobs: list[tuple[list[str], dict[str, str]]], timeout: float) -> list[float | None]:
+    """Start ``jobs`` (overrides, env) at once; each one's seconds per epoch."""
+    folders = [tempfile.mkdtemp(prefix="bench_") for _ in jobs]
+    procs = [start(args, env, folder) for (args, env), folder in zip(jobs, folders)]
+    deadline = time.monotonic() + timeout
+    for proc in procs:
         try:
-            subprocess.run([sys.executable, "-m", "snnbench", "train", *args, f"runs_dir={runs}"], env=env,
-                           check=True, capture_output=True, timeout=timeout)
-        except (subprocess.TimeoutExpired, subprocess.CalledProcessError):
-            return None, time.perf_counter() - start
-        wall = time.perf_counter() - start
-        metrics = [json.loads(line) for path in Path(runs).rglob("metrics.jsonl") for line in path.read_text().splitlines()]
-        return statistics.median(m["train_s"] for m in metrics[1:] or metrics), wall
+            proc.wait(timeout=max(1.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    return [epoch_seconds(folder) if proc.returncode == 0 else None for proc, folder in zip(procs, folders)]
 
 
-def with_hogs(k: int):
-    hogs = [subprocess.Popen([sys.executable, "-c", HOG]) for _ in range(k)]
-    time.sleep(1.0)
-    return hogs
+def median(values: list[float | None]) -> float | None:
+    return None if not values or None in values else statistics.median(values)
+
+
+def sweep_seconds(args: list[str], env: dict[str, str], runs: str) -> float:
+    begin = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "snnbench", "train", "-m", *args, f"runs_dir={runs}"], env=env,
+                   check=True, capture_output=True)
+    return time.perf_counter() - begin
+
+
+def metrics_of(runs: str) -> dict[str, list]:
+    """Per run (dataset/neuron/signature/seed): the per-epoch losses and accuracies, timing left out."""
+    keys = ("epoch", "train_loss", "train_acc", "test_loss", "test_acc")
+    return {str(p.parent.relative_to(runs)): [[json.loads(line)[k] for k in keys] for line in p.read_text().splitlines()]
+            for p in sorted(Path(runs).rglob("metrics.jsonl"))}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--hogs", type=int, default=cpus(), help="busy processes beside the run (default: the cores)")
-    parser.add_argument("--epochs", type=int, default=4)
-    parser.add_argument("--timeout", type=float, default=600.0, help="seconds per run before giving up")
+    parser.add_argument("--variants", default=",".join(VARIANTS), help=f"of {', '.join(VARIANTS)}")
+    parser.add_argument("--epochs", type=int, default=6)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--timeout", type=float, default=600.0, help="seconds per condition before giving up")
     parser.add_argument("--source", type=Path, default=None, help="run snnbench from this checkout instead")
-    parser.add_argument("--no-parallel", action="store_true", help="skip the parallel-vs-serial sweep")
-    parser.add_argument("--repeats", type=int, default=3, help="runs per variant and condition (median reported)")
-    parser.add_argument("--variants", default="default,threads1",
-                        help="default (PyTorch/snnbench default threads) and/or threads1 (trainer.threads=1; needs a "
-                             "checkout that has the setting)")
+    parser.add_argument("--no-sweep", action="store_true", help="skip the parallel-vs-serial sweep")
     args = parser.parse_args()
-    env = {k: v for k, v in os.environ.items() if k != "SNNBENCH_THREADS"}
+    base = {k: v for k, v in os.environ.items() if k not in ("SNNBENCH_THREADS", "OMP_WAIT_POLICY")}
     if args.source:
-        env["PYTHONPATH"] = f"{args.source.resolve()}{os.pathsep}{env.get('PYTHONPATH', '')}"
-    c, k = cpus(), args.hogs
-    fair = (k + c) / c
-    print(f"{c} usable cores, {k} hogs; fair-share slowdown ~{fair:.1f}x; quick start, {args.epochs} epochs"
+        base["PYTHONPATH"] = f"{args.source.resolve()}{os.pathsep}{base.get('PYTHONPATH', '')}"
+    c = cpus()
+    names = args.variants.split(",")
+    epochs = [f"trainer.epochs={args.epochs}"]
+    results: dict[str, dict[str, float | None]] = {name: {} for name in names}
+    for _ in range(args.repeats):  # the variants interleaved, so that a drift of the machine hits them alike
+        for name in names:
+            extra, env = VARIANTS[name][0], {**base, **VARIANTS[name][1]}
+            job = ([*epochs, *extra], env)
+            results[name].setdefault("alone", []).append(together([job], args.timeout)[0])
+            results[name].setdefault("pair", []).extend(together([job, job], args.timeout))
+            spinners = [subprocess.Popen([sys.executable, "-c", SPINNER]) for _ in range(c)]
+            try:
+                time.sleep(0.5)
+                results[name].setdefault("spinners", []).append(together([job], args.timeout)[0])
+            finally:
+                for spinner in spinners:
+                    spinner.kill()
+    table = {name: {cond: median(values) for cond, values in conds.items()} for name, conds in results.items()}
+    fastest = min((t["alone"] for t in table.values() if t["alone"]), default=None)
+    print(f"quick start, {args.epochs} epochs, {c} usable cores, median of {args.repeats} (s/epoch after the first)"
           + (f"; snnbench from {args.source}" if args.source else ""))
-    known = {"default": ("default threads", []), "threads1": ("trainer.threads=1", ["trainer.threads=1"])}
-    variants = dict(known[v] for v in args.variants.split(","))
+    print(f"| setting | alone | two runs at once (each) | beside {c} spinners | alone / fastest alone | "
+          f"two at once / alone | spinners / alone |")
+    print("|---|---|---|---|---|---|---|")
+    for name, t in table.items():
+        def text(v: float | None) -> str:
+            return "failed" if v is None else f"{v:.2f}"
 
-    def measure() -> dict[str, float | None]:
-        """Median s/epoch per variant over the repeats, the variants interleaved."""
-        times: dict[str, list[float | None]] = {name: [] for name in variants}
-        for _ in range(args.repeats):
-            for name, extra in variants.items():
-                times[name].append(run([f"trainer.epochs={args.epochs}", *extra], env, args.timeout)[0])
-        return {name: None if None in t else statistics.median(t) for name, t in times.items()}
+        def ratio(a: float | None, b: float | None) -> str:
+            return "n/a" if a is None or b is None else f"{a / b:.2f}x"
 
-    alone = measure()
-    hogs = with_hogs(k)
-    try:
-        loaded = measure()
-    finally:
-        for hog in hogs:
-            hog.kill()
-    for name in variants:
-        a, b = alone[name], loaded[name]
-        if a is None:
-            print(f"  {name:<18} failed alone")
-            continue
-        loaded_text = f"failed or over {args.timeout:.0f} s" if b is None else f"{b:.2f} s/epoch"
-        ratio = "n/a" if b is None else f"{b / a:.1f}x"
-        print(f"  {name:<18} alone {a:.2f} s/epoch, with {k} hogs {loaded_text}: slowdown {ratio} "
-              f"(median of {args.repeats})")
-    if args.no_parallel:
+        print(f"| {name} | {text(t['alone'])} | {text(t['pair'])} | {text(t['spinners'])} | "
+              f"{ratio(t['alone'], fastest)} | {ratio(t['pair'], t['alone'])} | {ratio(t['spinners'], t['alone'])} |")
+    if args.no_sweep:
         return
-    sweep = ["-m", "trainer.epochs=10", "neuron=lif,psn", f"seed={','.join(str(s) for s in range(c))}"]
-    _, serial = run(sweep, env, args.timeout)
-    _, parallel = run([*sweep, "hydra/launcher=parallel", f"hydra.launcher.n_jobs={c}"], env, args.timeout)
-    print(f"  sweep of {2 * c} runs: serial {serial:.1f} s, hydra/launcher=parallel n_jobs={c} {parallel:.1f} s: "
-          f"speed-up {serial / parallel:.2f}x (ideal {c}x)")
+    sweep = ["trainer.epochs=10", "neuron=lif,psn", "seed=0,1"]
+    with tempfile.TemporaryDirectory() as serial_runs, tempfile.TemporaryDirectory() as default_runs:
+        serial = sweep_seconds([*sweep, "hydra/launcher=basic", "trainer.threads=1"], base, serial_runs)
+        default = sweep_seconds(sweep, base, default_runs)
+        same = metrics_of(serial_runs) == metrics_of(default_runs)
+    print(f"sweep of 4 runs x 10 epochs: serial (hydra/launcher=basic, 1 thread) {serial:.1f} s, default -m "
+          f"launcher {default:.1f} s: speed-up {serial / default:.2f}x; per-epoch metrics identical: {same}")
 
 
 if __name__ == "__main__":

@@ -136,21 +136,23 @@ def config_groups(config_dirs: list[str]) -> set[str]:
     return {p.name for folder in folders if folder.is_dir() for p in folder.iterdir() if p.is_dir()}
 
 
-def check_command(args: list[str]) -> None:
+def check_command(args: list[str]) -> DictConfig:
     """What ``snnbench train ARGS`` would compose, checked before Hydra runs: each value of a sweep (``-m``) is a
-    choice that exists, every key exists, no ``+key`` goes unread. One :class:`ConfigError` with the closest names."""
+    choice that exists, every key exists, no ``+key`` goes unread. One :class:`ConfigError` with the closest names;
+    else the config of the sweep's first values."""
     config_dirs, rest = split_config_dirs(args)
     overrides = parse_overrides([a for a in rest if "=" in a and not a.startswith("-")])
     dirs = [a for d in config_dirs for a in ("--config-dir", d)]
     own = [o for o in overrides if not o.key_or_group.startswith("hydra")]
     first = [o.input_line if not o.is_sweep_override() else f"{o.key_or_group}={next(iter(o.sweep_string_iterator()))}"
              for o in own]
-    compose([*dirs, *first])
+    cfg = compose([*dirs, *first])
     groups = config_groups(config_dirs)
     for override in own:
         if override.is_sweep_override() and override.key_or_group in groups:
             for value in list(override.sweep_string_iterator())[1:]:  # a group's other choices
                 compose([*dirs, f"{override.key_or_group}={value}"])
+    return cfg
 
 
 def parse_overrides(overrides: list[str]) -> list[Override]:

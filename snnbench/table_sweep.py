@@ -47,7 +47,9 @@ class Sweep:
         print(f"table '{self.table}': {total} runs in {len(commands)} multirun command(s)")
         for command in commands:
             print(f"  ({self.runs_of(command)} runs) snnbench train -m {shlex.join(command)}")
-        print(f"rough time: {total} x ~{self.hours_per_run:g} h = ~{total * self.hours_per_run:.0f} h on {self.hardware} "
+        hours = total * self.hours_per_run
+        rough = f"~{hours:.0f} h" if hours >= 1 else f"~{hours * 60:.0f} min"
+        print(f"rough time: {total} x ~{self.hours_per_run:g} h = {rough} on {self.hardware} "
               f"(an assumption from the recipe's epochs and data size, not a measurement); finished runs are skipped "
               f"and interrupted ones resume, so rerun the same command after a stop")
         print(f"then: snnbench table {self.table}")

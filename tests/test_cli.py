@@ -116,7 +116,8 @@ def test_tied_best_cells_are_all_bold():
 
 @pytest.mark.slow
 def test_thread_count_is_set_recorded_and_capped(tmp_path, monkeypatch):
-    from snnbench.train.resources import resolve_threads, usable_cpus
+    from snnbench.train.launch import usable_cpus
+    from snnbench.train.resources import resolve_threads
 
     assert resolve_threads("auto") == usable_cpus() and resolve_threads(10_000) == usable_cpus()
     assert resolve_threads("auto", jobs_per_machine=usable_cpus() * 2) == 1

@@ -20,14 +20,11 @@ from snnbench.config import (CONFIG_MODULE, PRIMARY, check_command, importable, 
 from snnbench.errors import ConfigError
 from snnbench.runs.folder import CheckpointError, RunFolder
 from snnbench.runs.job_outcomes import record_job
-from snnbench.train.loop import NonFiniteError, train
 from snnbench.train.outcome import CONFIG_EXIT, EXIT_CODES, FAILED_EXIT, Outcome
-from snnbench.train.resources import Launch, usable_cpus
+from snnbench.train.launch import Launch, usable_cpus
 
 log = logging.getLogger("snnbench")
 SLURM_LAUNCHERS = ("hydra/launcher=slurm", "hydra/launcher=submitit_slurm")
-#: Failures of a run that are the user's to fix and need no traceback: one line, exit 1.
-REPORTED = (OSError, CheckpointError, NonFiniteError)
 
 
 def launch_of(command_line: list[str]) -> Launch:
@@ -50,7 +47,11 @@ def held_message(outcome: Outcome) -> str:
 
 
 def run_one(cfg: DictConfig, command_line: list[str]) -> float | None:
-    """One config: a single run exits with :data:`EXIT_CODES`; a multirun job records its outcome instead."""
+    """One config: a single run exits with :data:`EXIT_CODES`; a multirun job records its outcome instead. The
+    training loop (torch, SpikingJelly, TensorBoard) is imported here, when a run starts, not for ``--cfg``."""
+    from snnbench.train.loop import NonFiniteError, train
+
+    reported = (OSError, CheckpointError, NonFiniteError)  # the user's to fix, no traceback: one line, exit 1
     launch = launch_of(command_line)
     multirun = HydraConfig.get().mode == RunMode.MULTIRUN
     run_dir = str(RunFolder.for_config(cfg).path)
@@ -66,7 +67,7 @@ def run_one(cfg: DictConfig, command_line: list[str]) -> float | None:
         if isinstance(err, ConfigError):
             log.error(f"error: {err}")
             sys.exit(CONFIG_EXIT)
-        if isinstance(err, REPORTED):
+        if isinstance(err, reported):
             log.error(f"error: {type(err).__name__}: {err}")
             sys.exit(FAILED_EXIT)
         raise
@@ -80,16 +81,18 @@ def run_one(cfg: DictConfig, command_line: list[str]) -> float | None:
     return outcome.record.get("best_test_acc") if outcome.kind != "held" else None
 
 
-def check_launch(args: list[str]) -> None:
+def check_launch(args: list[str]) -> list[str]:
     """Refuse in one line what Hydra would report in many (an override it cannot read) or what would fail only after
-    a sweep has started: SLURM without SLURM, a runs_dir that -m splits or cannot write."""
+    a sweep has started: SLURM without SLURM, a runs_dir that -m splits or cannot write. Returns the overrides
+    that choose a sweep's launcher when the command names none (:func:`default_launcher`)."""
     overrides = parse_overrides([a for a in args if "=" in a])
+    cfg = None
     if not any(a in ("--help", "-h", "--hydra-help", "--info", "-i") for a in args):
-        check_command(args)
+        cfg = check_command(args)
     launches = any(a in ("-m", "--multirun") for a in args) and not any(
         a in ("--cfg", "-c", "--info", "-i", "--help", "-h") for a in args)
     if not launches:
-        return
+        return []
     if any(arg in SLURM_LAUNCHERS for arg in args) and shutil.which("srun") is None:
         raise ConfigError("no SLURM found on this machine (no srun on PATH); hydra/launcher=submitit_local runs "
                           "the same submitit path locally")
@@ -101,6 +104,22 @@ def check_launch(args: list[str]) -> None:
         if override.key_or_group == "runs_dir":
             runs_dir = str(override.value())
     check_writable(Path(runs_dir))
+    return default_launcher(overrides, cfg)
+
+
+def default_launcher(overrides: list, cfg: DictConfig | None) -> list[str]:
+    """The launcher a ``-m`` sweep gets when none is named: on a machine without a GPU, its jobs run in parallel,
+    one process per usable core with one thread each, the processes reused from job to job (Hydra's joblib
+    launcher, ``hydra/launcher=parallel``); ``hydra/launcher=basic`` runs them one after another. Not with DataLoader
+    workers (they cannot be forked inside the launcher's processes), under torchrun, nor on a GPU machine (serial,
+    as before)."""
+    import torch
+
+    if any(o.key_or_group == "hydra/launcher" for o in overrides) or cfg is None or cfg.trainer.num_workers > 0:
+        return []
+    if torch.cuda.is_available() or usable_cpus() < 2 or int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        return []  # a GPU machine, one core, or torchrun's ranks (each rank runs the jobs in turn)
+    return ["hydra/launcher=parallel", f"hydra.launcher.n_jobs={usable_cpus()}"]
 
 
 def check_writable(runs_dir: Path) -> None:
@@ -116,7 +135,7 @@ def check_writable(runs_dir: Path) -> None:
 def train_command(args: list[str], command_line: list[str]) -> None:
     """``snnbench train ARGS``: Hydra parses ARGS as in any Hydra app; ``command_line`` goes into each record."""
     importable(split_config_dirs(args)[0])
-    check_launch(args)
+    args = [*args, *check_launch(args)]
 
     def task(cfg: DictConfig) -> float | None:
         return run_one(cfg, command_line)
