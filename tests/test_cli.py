@@ -116,10 +116,14 @@ def test_tied_best_cells_are_all_bold():
 
 @pytest.mark.slow
 def test_thread_count_is_set_recorded_and_capped(tmp_path, monkeypatch):
+    from snnbench.train import resources
     from snnbench.train.launch import usable_cpus
     from snnbench.train.resources import resolve_threads
 
+    monkeypatch.setattr(resources, "busy_cores", lambda: 0.0)  # an idle machine: all its usable cores
     assert resolve_threads("auto") == usable_cpus() and resolve_threads(10_000) == usable_cpus()
+    monkeypatch.setattr(resources, "busy_cores", lambda: float(usable_cpus()))  # all busy: one thread
+    assert resolve_threads("auto") == 1
     assert resolve_threads("auto", jobs_per_machine=usable_cpus() * 2) == 1
     monkeypatch.setenv("SLURM_CPUS_PER_TASK", "1")
     assert resolve_threads("auto") == 1

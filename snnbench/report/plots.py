@@ -153,7 +153,7 @@ def pareto(done: pd.DataFrame, out: Path) -> list[Path]:
                             "energy_std": runs["energy_uj_per_sample"].std(), "acc": runs["acc"].mean(),
                             "acc_std": runs["acc"].std(), "n": len(runs)}
                            for label, runs in config_groups(counted)])
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig, ax = plt.subplots(figsize=(8, 4.5))
     for i, row in enumerate(points.itertuples()):
         _, marker = STYLES[i % len(STYLES)]
         ax.errorbar(row.energy, row.acc, xerr=0 if pd.isna(row.energy_std) else row.energy_std,
@@ -166,7 +166,7 @@ def pareto(done: pd.DataFrame, out: Path) -> list[Path]:
     ax.set_xlabel("energy per test sample (uJ, 45 nm estimate)")
     ax.set_ylabel("best test accuracy (%)")
     ax.set_title(title_of(counted), fontsize=8)
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))  # beside the axes, over no point
     return _save(fig, out)
 
 

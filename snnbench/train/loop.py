@@ -112,7 +112,8 @@ def _found_done(run: RunFolder, record: dict[str, Any], dist: Dist) -> Outcome:
 def train_run(cfg: DictConfig, run: RunFolder, previous: dict[str, Any] | None, dist: Dist,
               launch: Launch) -> dict[str, Any]:
     """Build, resume and train while holding the run's lock (rank 0 writes, the other ranks only train)."""
-    resources = resolve_resources(cfg.trainer, launch, dist)
+    resumed = (previous or {}).get("threads") if (previous or {}).get("epochs_done") else None
+    resources = resolve_resources(cfg.trainer, launch, dist, resumed_threads=resumed)
     apply(resources)
     seed_everything(cfg.seed)
     device = resources.device

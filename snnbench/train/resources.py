@@ -9,6 +9,7 @@ also changes the floating-point results on CPU, so it is recorded with every run
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass
 
 import torch
@@ -27,10 +28,32 @@ class Resources:
     eval_amp: bool   # ... and in evaluation
 
 
+def busy_cores(seconds: float = 0.25) -> float:
+    """How many of the machine's cores other processes keep busy now: ``/proc/stat`` sampled ``seconds`` apart,
+    while this process sleeps (0 where there is no ``/proc/stat``)."""
+    def sample() -> tuple[int, int]:
+        with open("/proc/stat") as stat:
+            values = [int(v) for v in stat.readline().split()[1:]]
+        return sum(values), values[3] + values[4]  # total, idle + iowait
+
+    try:
+        total_0, idle_0 = sample()
+        time.sleep(seconds)
+        total_1, idle_1 = sample()
+    except (OSError, ValueError, IndexError):
+        return 0.0
+    machine = os.cpu_count() or 1
+    return machine * (1 - (idle_1 - idle_0) / max(1, total_1 - total_0))
+
+
 def auto_threads(jobs_per_machine: int = 1, workers: int = 0) -> int:
     """The cores of this process's share of the machine (``usable_cpus / jobs_per_machine``), less one per
-    DataLoader worker, at least 1."""
+    DataLoader worker, at least 1. A run alone on its machine (not one of a parallel sweep's jobs) also leaves the
+    cores that other processes keep busy at its start (another run, a test suite, a colleague's job): their
+    threads would otherwise wait for cores they do not get."""
     share = usable_cpus() // max(1, jobs_per_machine)
+    if jobs_per_machine == 1:
+        share = min(share, max(1, usable_cpus() - round(busy_cores())))
     return max(1, share - max(0, workers))
 
 
@@ -62,10 +85,15 @@ def precision(device: torch.device, trainer: DictConfig) -> tuple[bool, bool]:
     return train_amp, train_amp and bool(trainer.eval_amp)
 
 
-def resolve_resources(trainer: DictConfig, launch: Launch, dist: Dist) -> Resources:
-    """The device, threads and precision of one run; torchrun's local ranks share the machine like parallel jobs."""
+def resolve_resources(trainer: DictConfig, launch: Launch, dist: Dist, resumed_threads: int | None = None) -> Resources:
+    """The device, threads and precision of one run; torchrun's local ranks share the machine like parallel jobs.
+    With ``trainer.threads=auto`` a resumed run keeps the thread count its epochs so far ran with
+    (``resumed_threads``): on a CPU it changes the metrics, and a resume must end where an uninterrupted run does."""
     jobs = launch.jobs_per_machine * int(os.environ.get("LOCAL_WORLD_SIZE", "1"))
-    threads = resolve_threads(trainer.threads, jobs, trainer.num_workers)
+    if trainer.threads == "auto" and isinstance(resumed_threads, int) and resumed_threads >= 1:
+        threads = min(resumed_threads, usable_cpus())
+    else:
+        threads = resolve_threads(trainer.threads, jobs, trainer.num_workers)
     device = pick_device(trainer.device, dist.local_rank if dist.enabled else launch.job_number)
     return Resources(device, threads, *precision(device, trainer))
 
