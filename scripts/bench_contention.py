@@ -89,6 +89,7 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=600.0, help="seconds per condition before giving up")
     parser.add_argument("--source", type=Path, default=None, help="run snnbench from this checkout instead")
     parser.add_argument("--no-sweep", action="store_true", help="skip the parallel-vs-serial sweep")
+    parser.add_argument("--sweep-only", action="store_true", help="only the parallel-vs-serial sweep")
     args = parser.parse_args()
     base = {k: v for k, v in os.environ.items() if k not in ("SNNBENCH_THREADS", "OMP_WAIT_POLICY")}
     if args.source:
@@ -97,7 +98,7 @@ def main() -> None:
     names = args.variants.split(",")
     epochs = [f"trainer.epochs={args.epochs}"]
     results: dict[str, dict[str, float | None]] = {name: {} for name in names}
-    for _ in range(args.repeats):  # the variants interleaved, so that a drift of the machine hits them alike
+    for _ in range(0 if args.sweep_only else args.repeats):  # the variants interleaved, so that a drift of the machine hits them alike
         for name in names:
             extra, env = VARIANTS[name][0], {**base, **VARIANTS[name][1]}
             job = ([*epochs, *extra], env)
@@ -111,7 +112,29 @@ def main() -> None:
                 for spinner in spinners:
                     spinner.kill()
     table = {name: {cond: median(values) for cond, values in conds.items()} for name, conds in results.items()}
+    if args.sweep_only:
+        table = {}
     fastest = min((t["alone"] for t in table.values() if t["alone"]), default=None)
+    if table:
+        print_table(table, fastest, args, c)
+    if args.no_sweep:
+        return
+    sweep = ["trainer.epochs=10", "neuron=lif,psn", "seed=0,1"]
+    timings: dict[str, list[float]] = {"serial": [], "default": []}
+    same = True
+    for _ in range(args.repeats):  # interleaved rounds; the median of each
+        with tempfile.TemporaryDirectory() as serial_runs, tempfile.TemporaryDirectory() as default_runs:
+            timings["serial"].append(sweep_seconds([*sweep, "hydra/launcher=basic", "trainer.threads=1"], base,
+                                                   serial_runs))
+            timings["default"].append(sweep_seconds(sweep, base, default_runs))
+            same = same and metrics_of(serial_runs) == metrics_of(default_runs)
+    serial, default = statistics.median(timings["serial"]), statistics.median(timings["default"])
+    print(f"sweep of 4 runs x 10 epochs, median of {args.repeats}: serial (hydra/launcher=basic, 1 thread) "
+          f"{serial:.1f} s, default -m launcher {default:.1f} s: speed-up {serial / default:.2f}x; per-epoch "
+          f"metrics identical to the serial runs': {same}")
+
+
+def print_table(table: dict, fastest: float | None, args: argparse.Namespace, c: int) -> None:
     print(f"quick start, {args.epochs} epochs, {c} usable cores, median of {args.repeats} (s/epoch after the first)"
           + (f"; snnbench from {args.source}" if args.source else ""))
     print(f"| setting | alone | two runs at once (each) | beside {c} spinners | alone / fastest alone | "
@@ -126,15 +149,6 @@ def main() -> None:
 
         print(f"| {name} | {text(t['alone'])} | {text(t['pair'])} | {text(t['spinners'])} | "
               f"{ratio(t['alone'], fastest)} | {ratio(t['pair'], t['alone'])} | {ratio(t['spinners'], t['alone'])} |")
-    if args.no_sweep:
-        return
-    sweep = ["trainer.epochs=10", "neuron=lif,psn", "seed=0,1"]
-    with tempfile.TemporaryDirectory() as serial_runs, tempfile.TemporaryDirectory() as default_runs:
-        serial = sweep_seconds([*sweep, "hydra/launcher=basic", "trainer.threads=1"], base, serial_runs)
-        default = sweep_seconds(sweep, base, default_runs)
-        same = metrics_of(serial_runs) == metrics_of(default_runs)
-    print(f"sweep of 4 runs x 10 epochs: serial (hydra/launcher=basic, 1 thread) {serial:.1f} s, default -m "
-          f"launcher {default:.1f} s: speed-up {serial / default:.2f}x; per-epoch metrics identical: {same}")
 
 
 if __name__ == "__main__":

@@ -107,17 +107,25 @@ def check_launch(args: list[str]) -> list[str]:
     return default_launcher(overrides, cfg)
 
 
+def gpus_visible() -> bool:
+    """Whether an NVIDIA GPU is visible to this process, without importing torch (its import alone costs the
+    launching process more than a second): the driver lists its GPUs under /proc, and CUDA_VISIBLE_DEVICES may
+    hide them all."""
+    if os.environ.get("CUDA_VISIBLE_DEVICES", None) in ("", "-1"):
+        return False
+    gpus = Path("/proc/driver/nvidia/gpus")
+    return gpus.is_dir() and any(gpus.iterdir())
+
+
 def default_launcher(overrides: list, cfg: DictConfig | None) -> list[str]:
     """The launcher a ``-m`` sweep gets when none is named: on a machine without a GPU, its jobs run in parallel,
     one process per usable core with one thread each, the processes reused from job to job (Hydra's joblib
     launcher, ``hydra/launcher=parallel``); ``hydra/launcher=basic`` runs them one after another. Not with DataLoader
     workers (they cannot be forked inside the launcher's processes), under torchrun, nor on a GPU machine (serial,
     as before)."""
-    import torch
-
     if any(o.key_or_group == "hydra/launcher" for o in overrides) or cfg is None or cfg.trainer.num_workers > 0:
         return []
-    if torch.cuda.is_available() or usable_cpus() < 2 or int(os.environ.get("WORLD_SIZE", "1")) > 1:
+    if gpus_visible() or usable_cpus() < 2 or int(os.environ.get("WORLD_SIZE", "1")) > 1:
         return []  # a GPU machine, one core, or torchrun's ranks (each rank runs the jobs in turn)
     return ["hydra/launcher=parallel", f"hydra.launcher.n_jobs={usable_cpus()}"]
 

@@ -8,9 +8,12 @@ also changes the floating-point results on CPU, so it is recorded with every run
 
 from __future__ import annotations
 
+import atexit
 import os
+import tempfile
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 from omegaconf import DictConfig
@@ -46,14 +49,46 @@ def busy_cores(seconds: float = 0.25) -> float:
     return machine * (1 - (idle_1 - idle_0) / max(1, total_1 - total_0))
 
 
+RUNNING = Path(tempfile.gettempdir()) / f"snnbench-{os.getuid() if hasattr(os, 'getuid') else 'user'}-running"
+
+
+def announce_run() -> None:
+    """Say that this process trains (a file named by its pid, removed at exit), for :func:`other_runs`."""
+    RUNNING.mkdir(parents=True, exist_ok=True)
+    mine = RUNNING / str(os.getpid())
+    mine.touch()
+    atexit.register(lambda: mine.unlink(missing_ok=True))
+
+
+def other_runs() -> int:
+    """How many other snnbench processes of this user train on this machine now (their files, pids alive)."""
+    count = 0
+    for entry in RUNNING.glob("*") if RUNNING.is_dir() else []:
+        if entry.name.isdigit() and int(entry.name) != os.getpid() and alive(int(entry.name)):
+            count += 1
+    return count
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def auto_threads(jobs_per_machine: int = 1, workers: int = 0) -> int:
     """The cores of this process's share of the machine (``usable_cpus / jobs_per_machine``), less one per
     DataLoader worker, at least 1. A run alone on its machine (not one of a parallel sweep's jobs) also leaves the
-    cores that other processes keep busy at its start (another run, a test suite, a colleague's job): their
-    threads would otherwise wait for cores they do not get."""
+    cores that other processes keep busy at its start, and shares the rest with the other snnbench runs starting
+    or training beside it (a second sweep, a test suite, a colleague's job): oversubscribed threads wait for cores
+    they do not get. Measured in ``results/README.md`` (``scripts/bench_contention.py``)."""
     share = usable_cpus() // max(1, jobs_per_machine)
     if jobs_per_machine == 1:
-        share = min(share, max(1, usable_cpus() - round(busy_cores())))
+        free = max(1, usable_cpus() - round(busy_cores()))  # sampled after announcing: runs starting together
+        share = min(share, max(1, free // (1 + other_runs())))  # see each other
     return max(1, share - max(0, workers))
 
 
@@ -90,6 +125,7 @@ def resolve_resources(trainer: DictConfig, launch: Launch, dist: Dist, resumed_t
     With ``trainer.threads=auto`` a resumed run keeps the thread count its epochs so far ran with
     (``resumed_threads``): on a CPU it changes the metrics, and a resume must end where an uninterrupted run does."""
     jobs = launch.jobs_per_machine * int(os.environ.get("LOCAL_WORLD_SIZE", "1"))
+    announce_run()
     if trainer.threads == "auto" and isinstance(resumed_threads, int) and resumed_threads >= 1:
         threads = min(resumed_threads, usable_cpus())
     else:
