@@ -20,6 +20,7 @@ def test_a_failing_config_does_not_stop_the_sweep(tmp_path):
     proc = snnbench("train", "-m", "neuron=lif", "optim.lr=0.1,0.05,0.02,1e38", "trainer.epochs=1", runs_dir=runs)
     assert proc.returncode == 1
     assert "1 of 4 failed" in proc.stdout and "NonFiniteError" in proc.stdout
+    assert "sweep: 4 runs" in proc.stdout  # said at its start
     records = results(runs)
     assert sorted(r["status"] for r in records) == ["done", "done", "done", "failed"]
     failed = next(r for r in records if r["status"] == "failed")

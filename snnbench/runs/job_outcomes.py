@@ -13,6 +13,7 @@ import logging
 import os
 import secrets
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,7 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
 from snnbench.runs.files import atomic_write_text
-from snnbench.runs.records import DamagedRecord, read_result, sweep_outcomes
+from snnbench.runs.records import DamagedRecord, read_json, read_result, sweep_outcomes
 
 log = logging.getLogger("snnbench")
 
@@ -64,32 +65,56 @@ def settled(outcome: dict[str, Any]) -> dict[str, Any]:
     return {**outcome, "status": "failed", "error": outcome.get("error") or f"its record still says {status}"}
 
 
+#: sweep folder -> the event that stops its progress reporter (kept off the callback, which the parallel launcher
+#: pickles for its workers)
+_REPORTERS: dict[str, threading.Event] = {}
+
+
+def finished_jobs(sweep_dir: Path) -> int:
+    """How many jobs of a sweep have recorded an outcome other than ``running``."""
+    count = 0
+    for path in Path(sweep_dir).glob("*/job_status.json"):
+        try:
+            count += read_json(path).get("status") != "running"
+        except DamagedRecord:
+            continue
+    return count
+
+
 class SweepSummary(Callback):
-    """A multirun's progress: at its start, how many runs it has; after each run (jobs run in this process), how
-    many are finished and about how long the rest take; at its end, done, failed (with the first line of each
-    error) and still being trained by another process, and exit 1 if any failed."""
+    """A multirun's progress: at its start, how many runs it has; while it runs, each time runs finish, how many
+    and about how long the rest take (read from the jobs' outcome files, so for every launcher, parallel ones
+    included); at its end, done, failed (with the first line of each error) and still being trained by another
+    process, and exit 1 if any failed."""
+
+    POLL_S = 5.0
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         from snnbench.config import runs_in_sweep
 
-        self._pid, self._start, self._finished = os.getpid(), time.monotonic(), 0
         try:
-            self._total = runs_in_sweep(list(config.hydra.overrides.task))
+            total = runs_in_sweep(list(config.hydra.overrides.task))
         except Exception:  # noqa: BLE001  (a sweeper of its own, e.g. Optuna's: the count is the sweeper's)
-            self._total = None
-        if self._total:
-            log.info(f"sweep: {self._total} runs (finished ones are skipped, interrupted ones resume)")
+            total = None
+        if total:
+            log.info(f"sweep: {total} runs (finished ones are skipped, interrupted ones resume)")
+            stop = _REPORTERS.setdefault(str(config.hydra.sweep.dir), threading.Event())
+            threading.Thread(target=self._report, args=(Path(config.hydra.sweep.dir), total, stop),
+                             daemon=True).start()
 
-    def on_job_end(self, config: DictConfig, job_return: Any, **kwargs: Any) -> None:
-        if getattr(self, "_pid", None) != os.getpid() or not self._total:
-            return  # a job of a parallel launcher, in its own process: the launcher reports at the end
-        self._finished += 1
-        spent = time.monotonic() - self._start
-        left = spent / self._finished * (self._total - self._finished)
-        log.info(f"sweep: {self._finished} of {self._total} runs finished in {spent:.0f} s"
-                 + (f"; about {left:.0f} s left at this pace" if self._finished < self._total else ""))
+    def _report(self, sweep_dir: Path, total: int, stop: threading.Event) -> None:
+        start, shown = time.monotonic(), 0
+        while not stop.wait(self.POLL_S):
+            finished = finished_jobs(sweep_dir)
+            if finished > shown and finished < total:
+                spent = time.monotonic() - start
+                log.info(f"sweep: {finished} of {total} runs finished in {spent:.0f} s; about "
+                         f"{spent / finished * (total - finished):.0f} s left at this pace")
+                shown = finished
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        if (stop := _REPORTERS.pop(str(config.hydra.sweep.dir), None)) is not None:
+            stop.set()
         outcomes = [settled(o) for o in sweep_outcomes(Path(config.hydra.sweep.dir))]
         done = [o for o in outcomes if o["status"] == "done"]
         failed = [o for o in outcomes if o["status"] == "failed"]
