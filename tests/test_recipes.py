@@ -146,7 +146,7 @@ def test_an_overridden_recipe_records_the_override(data_root, tmp_path):
 
 @pytest.mark.parametrize("script,runs,table", [
     ("sweep_seq_cifar", 48, "seq_cifar"), ("sweep_order_k", 64, "order_k"), ("sweep_cifar10", 3, "cifar10"),
-    ("sweep_cifar10dvs", 9, "cifar10dvs"), ("sweep_shd", 30, "shd"), ("sweep_digits", 30, "digits"),
+    ("sweep_cifar10dvs", 9, "cifar10dvs"), ("sweep_shd", 30, "shd"), ("sweep_digits", 3 * len(NEURONS), "digits"),
     ("sweep_xue_seq_cifar", 48, "xue_seq_cifar"), ("sweep_xue_order_k", 7, "xue_order_k"),
     ("sweep_prf_long_sequences", 54, "prf_long_sequences"), ("sweep_clif_cifar10dvs", 9, "clif_cifar10dvs"),
 ])

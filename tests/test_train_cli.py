@@ -90,8 +90,8 @@ def test_killed_run_resumes_to_the_metrics_of_an_uninterrupted_run(tmp_path, eve
 
 
 @pytest.mark.parametrize("override,expected", [
-    ("neuron=nope", ["Could not find 'neuron/nope'", "psn", "sliding_psn", "lif_noreset"]),
-    ("dataset=nope", ["Could not find 'dataset/nope'", "seq_digits", "pixel_digits"]),
+    ("neuron=nope", ["unknown neuron 'nope'", "psn", "sliding_psn", "lif_noreset"]),
+    ("dataset=nope", ["unknown dataset 'nope'", "seq_digits", "pixel_digits"]),
     ("neuron.k=16", ["k=16 exceeds T=8", "set neuron.k <= 8"]),
     ("efficiency.batches=-1", ["efficiency.batches=-1 is impossible", "0: no counting"]),
 ])

@@ -43,13 +43,13 @@ class ParallelResonateFire(nn.Module):
         self.surrogate = surrogate
 
     def kernel(self, T: int) -> torch.Tensor:
-        """``[T, C]`` complex: :math:`\Delta t \, \beta^t`."""
+        r"""``[T, C]`` complex: :math:`\Delta t \, \beta^t`."""
         dt = torch.exp(self.log_dt)
         beta = torch.exp(dt * (-1 / self.tau + 1j * torch.exp(self.theta_log)))
         return (beta.unsqueeze(-1) ** torch.arange(T, device=beta.device) * dt.unsqueeze(-1)).T
 
     def membrane(self, x_seq: torch.Tensor) -> torch.Tensor:
-        """:math:`\mathrm{Re}\, U`, ``[T, N, C, ...]``."""
+        r""":math:`\mathrm{Re}\, U`, ``[T, N, C, ...]``."""
         T = x_seq.shape[0]
         kernel = self.kernel(T).view(T, 1, -1, *([1] * (x_seq.dim() - 3)))
         spectrum = torch.fft.fft(kernel, n=2 * T, dim=0) * torch.fft.fft(x_seq, n=2 * T, dim=0)
