@@ -46,3 +46,14 @@ def metrics(run_dir: Path, keys: tuple[str, ...] = ("epoch", "lr", "train_loss",
     """The per-epoch metrics of a run, without the timing fields (which differ between runs)."""
     rows = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
     return [{k: row[k] for k in keys} for row in rows]
+
+
+@pytest.fixture
+def tiny_filesystem(tmp_path):
+    """A real 1 MB filesystem (tmpfs), where a second checkpoint no longer fits."""
+    mount = tmp_path / "tiny"
+    mount.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount)], capture_output=True).returncode:
+        pytest.skip("cannot mount a tmpfs on this machine")
+    yield mount
+    subprocess.run(["umount", "-l", str(mount)], capture_output=True)

@@ -264,17 +264,6 @@ def test_missing_runs_folder_and_a_comma_in_runs_dir_are_errors(tmp_path):
     assert proc.returncode == 2 and "comma" in proc.stderr and not (tmp_path / "a").exists()
 
 
-@pytest.fixture
-def tiny_filesystem(tmp_path):
-    """A real 1 MB filesystem (tmpfs), where a second checkpoint no longer fits."""
-    mount = tmp_path / "tiny"
-    mount.mkdir()
-    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount)], capture_output=True).returncode:
-        pytest.skip("cannot mount a tmpfs on this machine")
-    yield mount
-    subprocess.run(["umount", "-l", str(mount)], capture_output=True)
-
-
 def test_a_full_disk_is_reported_and_the_sweep_goes_on(tiny_filesystem):
     runs = tiny_filesystem / "runs"
     big = "model.channels=128"  # about 0.8 MB a checkpoint: the second one does not fit

@@ -96,17 +96,6 @@ def test_1_a_nan_only_in_evaluation_ends_the_run_failed_naming_epoch_and_phase(t
     assert "1 failed" in listed.stdout and "10.00" not in listed.stdout
 
 
-@pytest.fixture
-def tiny_filesystem(tmp_path):
-    """A real 1 MB filesystem (tmpfs), where a second checkpoint no longer fits."""
-    mount = tmp_path / "tiny"
-    mount.mkdir()
-    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount)], capture_output=True).returncode:
-        pytest.skip("cannot mount a tmpfs on this machine")
-    yield mount
-    subprocess.run(["umount", "-l", str(mount)], capture_output=True)
-
-
 def test_2_a_full_disk_leaves_a_failed_record_and_the_sweep_counts_no_run_done(tiny_filesystem):
     runs = tiny_filesystem / "runs"
     big = "model.channels=128"  # about 0.8 MB a checkpoint: the second one does not fit
@@ -158,16 +147,22 @@ def test_4_runs_of_an_older_signature_scheme_are_shown_as_such_never_counted_and
     assert "runs: 2 done" in table(runs).stdout
 
 
-def test_5_deleting_the_locks_folder_does_not_let_a_second_process_train_the_run(tmp_path):
-    runs = tmp_path / "runs"
+def training_owner(runs: Path) -> subprocess.Popen:
+    """A long digits run in the background, returned once it has finished its first epoch."""
     env = {**os.environ, "SNNBENCH_RUNS": str(runs)}
     owner = subprocess.Popen([sys.executable, "-m", "snnbench", "train", "dataset=digits", "trainer.epochs=200"],
                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while not list(runs.rglob("metrics.jsonl")):
+        assert owner.poll() is None and time.monotonic() < deadline
+        time.sleep(0.1)
+    return owner
+
+
+def test_5_deleting_the_locks_folder_does_not_let_a_second_process_train_the_run(tmp_path):
+    runs = tmp_path / "runs"
+    owner = training_owner(runs)
     try:
-        deadline = time.monotonic() + 120
-        while not list(runs.rglob("metrics.jsonl")):
-            assert owner.poll() is None and time.monotonic() < deadline
-            time.sleep(0.1)
         shutil.rmtree(runs / ".locks", ignore_errors=True)  # a routine clean-up of hidden folders
         second = snnbench("train", "dataset=digits", "trainer.epochs=200", runs_dir=runs)
         assert second.returncode == 3 and "another process" in second.stderr + second.stdout
@@ -316,14 +311,8 @@ def test_9_status_ignores_a_sibling_backup_of_a_run_folder(tmp_path, one_run):
 
 def test_9_a_stopped_owner_turns_stale_after_the_given_time(tmp_path):
     runs = tmp_path / "runs"
-    env = {**os.environ, "SNNBENCH_RUNS": str(runs)}
-    owner = subprocess.Popen([sys.executable, "-m", "snnbench", "train", "dataset=digits", "trainer.epochs=200"],
-                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    owner = training_owner(runs)
     try:
-        deadline = time.monotonic() + 120
-        while not list(runs.rglob("metrics.jsonl")):
-            assert owner.poll() is None and time.monotonic() < deadline
-            time.sleep(0.1)
         owner.send_signal(signal.SIGSTOP)
         time.sleep(3)
         status = snnbench("status", "--runs", str(runs), "--stale-after", "2", runs_dir=runs)

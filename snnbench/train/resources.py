@@ -19,6 +19,7 @@ import torch
 from omegaconf import DictConfig
 
 from snnbench.errors import ConfigError
+from snnbench.runs.locks import alive
 from snnbench.train.distributed import Dist
 from snnbench.train.launch import Launch, usable_cpus
 
@@ -67,16 +68,6 @@ def other_runs() -> int:
         if entry.name.isdigit() and int(entry.name) != os.getpid() and alive(int(entry.name)):
             count += 1
     return count
-
-
-def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def auto_threads(jobs_per_machine: int = 1, workers: int = 0) -> int:
