@@ -109,6 +109,8 @@ COMMANDS: dict[str, tuple[str, Callable[[list[str], list[str]], None]]] = {
               _train),
     "info": ("the network a config builds and its parameter count, without data or training", _info),
     "data": ("check|prepare dataset=X: what is on disk and missing; the one-off download and conversion", _data),
+    "prepare": ("prepare sdn: train the surrogate dynamic network that neuron=sdn_lif runs on (once, cached)",
+                _module_main("snnbench.prepare")),
     "status": ("done, failed, running and stale runs under a runs folder", _module_main("snnbench.report.status")),
     "table": ("a paper's table from the run records, next to the paper's numbers",
               _module_main("snnbench.report.tables")),

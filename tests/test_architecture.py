@@ -18,7 +18,7 @@ LAYERS = [
     {"snnbench.models", "snnbench.optim", "snnbench.losses"},
     {"snnbench.experiment"},
     {"snnbench.train", "snnbench.report", "snnbench.speed", "snnbench.table_sweep", "snnbench.scaffold",
-     "snnbench.migrate", "snnbench.trained"},
+     "snnbench.migrate", "snnbench.trained", "snnbench.prepare"},
     {"snnbench.cli", "snnbench.__main__", "snnbench"},  # the package itself exposes load_run, lazily
 ]
 

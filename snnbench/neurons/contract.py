@@ -6,7 +6,9 @@
 - a module with ``start_epoch(epoch, epochs)`` has it called at the start of every epoch (the masked PSN's
   lambda schedule);
 - a module with ``aux_loss() -> Tensor | None`` has its value added to the training loss after every training
-  forward (MPE-PSN's membrane loss).
+  forward (MPE-PSN's membrane loss);
+- a module with ``provenance() -> dict[str, str]`` names what it was built from beyond the config (the SDN
+  neuron's weights file and hash); every run records it.
 """
 
 from __future__ import annotations
@@ -44,3 +46,13 @@ def aux_loss(model: nn.Module) -> torch.Tensor | float:
         if loss is not None:
             total = total + loss
     return total
+
+
+def provenance(model: nn.Module) -> dict[str, str]:
+    """The union of ``provenance()`` over the modules of ``model`` that define it (empty when none does)."""
+    found: dict[str, str] = {}
+    for module in model.modules():
+        hook = getattr(module, "provenance", None)
+        if callable(hook):
+            found.update(hook())
+    return found

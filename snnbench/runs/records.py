@@ -66,7 +66,7 @@ def read_json(path: Path) -> dict[str, Any]:
 STATUSES = ("running", "done", "failed", "interrupted")
 #: Fields that are numbers wherever they appear, and the ones a done record must have.
 REALS = ("best_test_acc", "final_test_acc", "final_train_acc", "mean_firing_rate", "wall_s", "synops_per_sample",
-         "macs_per_sample", "energy_uj_per_sample", "peak_memory_mb", "efficiency_s")
+         "macs_per_sample", "energy_uj_per_sample", "peak_memory_mb", "efficiency_s", "train_s_per_epoch")
 WHOLES = ("seed", "T", "epochs", "epochs_done", "best_epoch", "params", "model_bytes", "counted_samples", "threads")
 DONE_NEEDS = ("best_test_acc", "final_test_acc", "best_epoch", "epochs_done", "epochs")
 ACCURACIES = ("best_test_acc", "final_test_acc", "final_train_acc")

@@ -132,6 +132,8 @@ def train_run(cfg: DictConfig, run: RunFolder, previous: dict[str, Any] | None, 
     scaler = torch.amp.GradScaler(device.type, enabled=resources.amp)
     header = records.header(cfg, run, count_parameters(model), resources, dist, launch, previous)
     header["optimizer_groups"] = describe_groups(optimizer)  # per-parameter settings (_optim) included
+    if found := contract.provenance(model):
+        header["provenance"] = found  # what the model was built from beyond the config (the SDN's weights)
 
     history: list[dict[str, Any]] = []
     elapsed = 0.0

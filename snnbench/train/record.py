@@ -45,11 +45,14 @@ def header(cfg: DictConfig, run: RunFolder, params: int, resources: Resources, d
 
 
 def summarise(history: list[dict[str, Any]]) -> dict[str, Any]:
-    """Best-epoch (the paper's metric) and final-epoch test accuracy of a history."""
+    """Best-epoch (the paper's metric) and final-epoch test accuracy of a history, and the median training time
+    of an epoch (the first, which warms up, left out when there are more)."""
     if not history:
         return {"epochs_done": 0}
     best = max(history, key=lambda row: row["test_acc"])
+    timed = sorted(row["train_s"] for row in (history[1:] if len(history) > 1 else history))
     return {"epochs_done": len(history), "best_test_acc": best["test_acc"], "best_epoch": best["epoch"],
+            "train_s_per_epoch": timed[len(timed) // 2],
             "final_test_acc": history[-1]["test_acc"], "final_train_acc": history[-1]["train_acc"],
             "firing_rates": history[-1]["firing_rates"], "mean_firing_rate": history[-1]["mean_firing_rate"]}
 
