@@ -8,18 +8,15 @@ import time
 from dataclasses import fields
 
 import torch
-from tqdm import tqdm
 
 from snnbench.config import compose
-from snnbench.neurons.sdn_lif import SDNSettings, load_weights, save_weights, simulate_lif, train_sdn
+from snnbench.neurons.sdn_lif import SDNLIF, SDNSettings, fused, load_weights, make_weights, simulate_lif
 
 
 def held_out_check(settings: SDNSettings, root: str) -> str:
     """Membrane error and spike agreement of the saved SDN against the sequential LIF on fresh inputs."""
-    from snnbench.neurons.sdn_lif import SDNLIF, _fused
-
     state, digest = load_weights(settings.path(root))
-    neuron = SDNLIF(_fused(state), settings.kernel, settings.v_threshold, lambda h: (h >= 0).float(), {})
+    neuron = SDNLIF(fused(state), settings.kernel, settings.v_threshold, lambda h: (h >= 0).float(), {})
     x = torch.randn(256, 1024, generator=torch.Generator().manual_seed(settings.seed + 1))
     membrane, spikes = simulate_lif(x, settings.decay, settings.v_threshold)
     predicted = neuron.predict(x.T).T
@@ -44,11 +41,6 @@ def main(argv: list[str]) -> None:
         print(f"SDN weights already at {path} (--force trains them again)")
     else:
         start = time.monotonic()
-        with tqdm(total=settings.epochs, desc="SDN", unit="epoch", dynamic_ncols=True) as bar:
-            def progress(epoch: int, loss: float) -> None:
-                bar.set_postfix(loss=f"{loss:.5f}")
-                bar.update()
-            state = train_sdn(settings, progress)
-        save_weights(state, settings, root)
+        make_weights(settings, root)
         print(f"SDN weights written to {path} in {time.monotonic() - start:.1f} s")
     print(held_out_check(settings, root))

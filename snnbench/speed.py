@@ -33,6 +33,7 @@ from snnbench.errors import ConfigError
 BASELINE = "lif"
 BOUND = "psn_bound"
 DEFAULT_NEURONS = ["if", "lif", "plif", "psn", "masked_psn", "sliding_psn"]
+FPT = "fpt_lif"
 FULL_T = [2, 4, 8, 16, 32, 64]
 FULL_N = [2**e for e in range(8, 21)]
 CPU_N = [2**e for e in (8, 12, 16, 20)]
@@ -45,19 +46,33 @@ def _neuron_config(name: str, T: int, k: int, config_dirs: tuple[str, ...]) -> D
     from snnbench.config import compose
 
     cfg = compose([*(arg for d in config_dirs for arg in ("--config-dir", d)), f"neuron={name}", f"T={T}"])
-    if "k" in cfg.neuron:
+    if "k" in cfg.neuron and name != FPT:  # the PSN family's order; FPT's k is its iteration count
         cfg.neuron.k = min(k, T)
     return cfg.neuron
+
+
+def fpt_labels(neurons: list[str], iterations: list[str]) -> list[str]:
+    """``fpt_lif`` becomes one column per FPT iteration count: ``fpt_lif[K=1]``, ``fpt_lif[K=T]`` (T: T - 1
+    iterations, exact at every step), ...; the other names stay."""
+    return [label for name in neurons
+            for label in ([f"{FPT}[K={k}]" for k in iterations] if name == FPT else [name])]
 
 
 def build_neuron(name: str, T: int, k: int, device: torch.device,
                  config_dirs: tuple[str, ...] = ()) -> torch.nn.Module:
     """A neuron exactly as ``snnbench train neuron=NAME`` builds it (its YAML, its surrogate), at T steps; an order
-    ``k`` setting becomes min(k, T); per-epoch schedules as in a one-epoch run (the masked PSN fully masked)."""
+    ``k`` setting becomes min(k, T); per-epoch schedules as in a one-epoch run (the masked PSN fully masked).
+    ``fpt_lif[K=3]`` is FPT with 3 fixed-point iterations (``K=T``: T - 1, exact)."""
     from snnbench.experiment import instantiate_checked
     from snnbench.neurons.contract import start_epoch
 
-    module = instantiate_checked(_neuron_config(name, T, k, config_dirs))(channels=1)
+    base, _, iterations = name.partition("[K=")
+    config = _neuron_config(base, T, k, config_dirs)
+    if iterations:
+        config = config.copy()
+        iterations = iterations.rstrip("]")
+        config.k = T - 1 if iterations == "T" else min(int(iterations), T - 1)
+    module = instantiate_checked(config)(channels=1)
     start_epoch(module, 0, 1)
     return module.to(device)
 
@@ -200,6 +215,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--N", default=None, help="neuron counts, e.g. 256,2**12; overrides the grid")
     parser.add_argument("--full", action="store_true", help="N = every power of two from 2^8 to 2^20")
     parser.add_argument("--k", type=int, default=2, help="order of masked and sliding PSN (capped at T); default 2")
+    parser.add_argument("--fpt-k", default="1,3,T",
+                        help="FPT's iteration counts, one column each (T: T - 1, exact); default %(default)s")
     parser.add_argument("--repeats", type=int, default=7, help="timed blocks per measurement; default %(default)s")
     parser.add_argument("--min-block-s", type=float, default=0.05, help="shortest timed block in seconds; default %(default)s")
     parser.add_argument("--budget-s", type=float, default=2.0,
@@ -214,7 +231,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 def main(argv: list[str]) -> None:
     args = parse_args(argv)
-    neurons = args.neurons.split(",")
+    neurons = fpt_labels(args.neurons.split(","), args.fpt_k.split(","))
     config_dirs = tuple(str(Path(d).resolve()) for d in args.config_dir)
     for name in neurons:
         build_neuron(name, 2, 1, torch.device("cpu"), config_dirs)  # an unknown or broken neuron fails here, in one line

@@ -21,6 +21,7 @@ from snnbench.data.mnist import SequentialMNIST, permutation
 from snnbench.data.shd import SHD
 from snnbench.data.source import MissingDataError
 from snnbench.data.fixtures import write_cifar, write_cifar10dvs, write_mnist, write_shd
+from snnbench.errors import ConfigError
 
 DVS_INDICES = [0, 1, 100, 101, 102]  # per class: 0, 1 are test (< 100), 100-102 train
 
@@ -86,6 +87,21 @@ def test_pixel_cifar10_steps_are_pixels_row_by_row(root):
     image = CIFAR(T=4, root=root, variant="cifar10", verify_md5=False).load().test[2][0]
     assert seq.shape == (1024, 4, 3) and bundle.step_shape == (3,)
     assert torch.equal(seq[5 * 32 + 7, 2], image[:, 5, 7])  # step t is pixel (row t // 32, column t % 32)
+
+
+def test_pixel_cifar10_grayscale_is_the_lra_image_task(root):
+    """One grey value per step, the LRA image task: torchvision's Grayscale of the stored pixel, S4's mean and std;
+    asking for grayscale on a non-pixel layout is refused in one line."""
+    bundle = CIFAR(T=1024, root=root, variant="cifar10", pixels=True, grayscale=True, verify_md5=False, flip=False,
+                   trivial_augment=False, random_erasing=0, mixup_alpha=0, cutmix_alpha=0).load()
+    x, _ = _first_test_batch(bundle)
+    seq = to_time_major(x, bundle.encoding, bundle.T)
+    raw = CIFAR(T=4, root=root, variant="cifar10", verify_md5=False).cls(str(root), train=False).data[2]  # HWC uint8
+    grey = 0.2989 * raw[5, 7, 0] + 0.587 * raw[5, 7, 1] + 0.114 * raw[5, 7, 2]  # ITU-R 601, as torchvision
+    assert seq.shape == (1024, 4, 1) and bundle.step_shape == (1,)
+    assert abs(seq[5 * 32 + 7, 2, 0].item() - (grey / 255 - 122.6 / 255) / (61.0 / 255)) < 0.02  # uint8 rounding
+    with pytest.raises(ConfigError, match="pixel-by-pixel task only"):
+        CIFAR(T=32, root=root, variant="cifar10", sequential=True, grayscale=True)
 
 
 def test_cifar_train_batches_are_mixed(root):

@@ -11,6 +11,9 @@ seq_cifar10/100 sequence  [32 (columns = steps), 3, 32]    32: batch [N,C,H,W] -
 pixel_cifar10  sequence   [1024 (pixels = steps), 3]       1024: row by row, 3 channels per step
 =============  =========  ==============================  ==============================
 
+``dataset.build.grayscale=true`` (pixel CIFAR only): the Long Range Arena's image task as the SSM papers run it,
+one grey value per step (torchvision's Grayscale, then S4's normalisation: mean 122.6/255, std 61.0/255).
+
 Train augmentation (the PSN paper's, each switchable): horizontal flip (for sequences it reverses time),
 TrivialAugmentWide (bilinear interpolation, as the official ``ClassificationPresetTrain``), normalisation, RandomErasing(p), and per batch one of Mixup(alpha) or CutMix(alpha).
 Test: normalisation only.
@@ -36,6 +39,10 @@ Variant = Literal["cifar10", "cifar100"]
 STATS = {
     "cifar10": ((0.4914, 0.4822, 0.4465), (0.2023, 0.1994, 0.2010)),
     "cifar100": ((0.50708, 0.48655, 0.44092), (0.26733, 0.25644, 0.27615)),
+}
+GRAY_STATS = {  # S4's grayscale normalisation (its CIFAR data module), the LRA image task's
+    "cifar10": ((122.6 / 255.0,), (61.0 / 255.0,)),
+    "cifar100": ((124.3 / 255.0,), (63.9 / 255.0,)),
 }
 URLS = {
     "cifar10": "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz",
@@ -78,13 +85,16 @@ class CIFAR(DataSource):
     def __init__(self, T: int, root: str, variant: Variant = "cifar10", sequential: bool = False,
                  download: bool = True, verify_md5: bool = True, flip: bool = True, trivial_augment: bool = True,
                  random_erasing: float = 0.1, mixup_alpha: float = 0.2, cutmix_alpha: float = 1.0,
-                 interpolation: str = "bilinear", pixels: bool = False) -> None:
+                 interpolation: str = "bilinear", pixels: bool = False, grayscale: bool = False) -> None:
         if interpolation not in INTERPOLATIONS:
             raise ConfigError(f"dataset.build.interpolation={interpolation!r}; choose one of {', '.join(INTERPOLATIONS)}")
         if variant not in CLASSES:
             raise ConfigError(f"unknown CIFAR variant '{variant}'; choose cifar10 or cifar100")
         if pixels and T != 1024:
             raise ConfigError(f"pixel {variant} has exactly 1024 time steps (pixels); got T={T}, remove the T override")
+        if grayscale and not pixels:
+            raise ConfigError("dataset.build.grayscale=true is the pixel-by-pixel task only (the Long Range Arena's "
+                              "image task): use dataset=pixel_cifar10, or drop the grayscale override")
         if sequential and not pixels and T != 32:
             raise ConfigError(f"sequential {variant} has exactly 32 time steps (image columns); got T={T}, remove the T override")
         self.T, self.root, self.variant, self.sequential, self.pixels = T, Path(root), variant, sequential or pixels, pixels
@@ -93,7 +103,8 @@ class CIFAR(DataSource):
         self.mixup_alpha, self.cutmix_alpha = mixup_alpha, cutmix_alpha
         self.interpolation = INTERPOLATIONS[interpolation]
         self.cls = CLASSES[variant] if verify_md5 else _presence_checked(CLASSES[variant])
-        self.step_shape = (3,) if pixels else (3, 32) if sequential else (3, 32, 32)
+        self.grayscale = grayscale
+        self.step_shape = ((1,) if grayscale else (3,)) if pixels else (3, 32) if sequential else (3, 32, 32)
         self.num_classes = 10 if variant == "cifar10" else 100
 
     @property
@@ -124,8 +135,9 @@ class CIFAR(DataSource):
             raise self._missing(f"corrupt file: {type(err).__name__}: {err}") from None
 
     def load(self) -> DataBundle:
-        mean, std = STATS[self.variant]
-        to_tensor = [v2.ToImage(), v2.ToDtype(torch.float32, scale=True), v2.Normalize(mean, std)]
+        mean, std = (GRAY_STATS if self.grayscale else STATS)[self.variant]
+        grey = [v2.Grayscale(num_output_channels=1)] if self.grayscale else []
+        to_tensor = [*grey, v2.ToImage(), v2.ToDtype(torch.float32, scale=True), v2.Normalize(mean, std)]
         train_steps: list[v2.Transform] = []
         if self.flip:
             train_steps.append(v2.RandomHorizontalFlip())

@@ -6,6 +6,7 @@ shenshuaijie/SDN: ``model.py``, ``generate.py``, ``train.py``, ``src/models/spik
 from __future__ import annotations
 
 import hashlib
+import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable
@@ -113,7 +114,7 @@ def save_weights(state: dict[str, torch.Tensor], settings: SDNSettings, root: st
     return path
 
 
-def _fused(state: dict[str, torch.Tensor], eps: float = 1e-5) -> dict[str, torch.Tensor]:
+def fused(state: dict[str, torch.Tensor], eps: float = 1e-5) -> dict[str, torch.Tensor]:
     """The evaluation-mode SDN with its batch norms folded into the convolutions before them (as the official
     ``convert.ipynb`` reduces it): weights that training never touches, stored as buffers."""
     def fold(prefix: str, norm: str) -> tuple[torch.Tensor, torch.Tensor]:
@@ -188,19 +189,37 @@ def load_weights(path: Path) -> tuple[dict[str, torch.Tensor], str]:
     return state, weights_digest(state)
 
 
+def make_weights(settings: SDNSettings, root: str | Path) -> Path:
+    """Train the SDN for ``settings`` with a progress bar and cache it under ``root/sdn/``; its path."""
+    from tqdm import tqdm
+
+    with tqdm(total=settings.epochs, desc="SDN", unit="epoch", dynamic_ncols=True) as bar:
+        def progress(epoch: int, loss: float) -> None:
+            bar.set_postfix(loss=f"{loss:.5f}")
+            bar.update()
+
+        state = train_sdn(settings, progress)
+    try:
+        return save_weights(state, settings, root)
+    except OSError as err:
+        raise ConfigError(f"cannot write the SDN weights to {settings.path(root)} ({err.strerror or err}); "
+                          f"point data_root at a writable folder") from None
+
+
 @register("sdn_lif")
 def sdn_lif(T: int, channels: int, surrogate: nn.Module, root: str = "./data", decay: float = 0.125,
             v_threshold: float = 1.0, width: int = 8, kernel: int = 8, samples: int = 8192, steps: int = 128,
             epochs: int = 30, seed: int = 0) -> nn.Module:
-    """A hard-reset LIF run through its surrogate dynamic network (see :class:`SDNLIF`); the weights come from
-    ``snnbench prepare sdn`` with the same settings, cached under ``root/sdn/``."""
+    """A hard-reset LIF run through its surrogate dynamic network (see :class:`SDNLIF`). Its weights come from
+    ``root/sdn/`` (made by ``snnbench prepare sdn`` with the same settings); where they are missing they are
+    trained here first, once (about 10 s on a CPU), deterministic for the seed."""
     settings = SDNSettings(float(decay), float(v_threshold), int(width), int(kernel), int(samples), int(steps),
                            int(epochs), int(seed))
     path = settings.path(root)
     if not path.is_file():
-        overrides = " ".join(f"neuron.{k}={v}" for k, v in asdict(settings).items() if v != getattr(SDNSettings, k))
-        raise ConfigError(f"no SDN weights at {path}; make them (about 10 seconds on a CPU): "
-                          f"snnbench prepare sdn data_root={Path(root).expanduser()} {overrides}".rstrip())
+        print(f"no SDN weights at {path}: training them now, once (`snnbench prepare sdn` does this ahead)",
+              file=sys.stderr)
+        make_weights(settings, root)
     state, digest = load_weights(path)
-    return SDNLIF(_fused(state), settings.kernel, settings.v_threshold, surrogate,
+    return SDNLIF(fused(state), settings.kernel, settings.v_threshold, surrogate,
                   {"sdn_weights": path.name, "sdn_sha256": digest})
