@@ -65,7 +65,9 @@ def _info(args: list[str], argv: list[str]) -> None:
     print(f"dataset: {cfg.dataset.name}, T: {cfg.T}, neuron: {cfg.neuron.name}, recipe: {cfg.recipe}")
     settings = {k: v for k, v in cfg.neuron.items() if k not in ("_target_", "name", "T", "surrogate", "builder")}
     print(f"neuron settings (neuron.KEY=...): {', '.join(f'{k}={v}' for k, v in settings.items()) or 'none'}")
-    print(f"parameters: {count_parameters(experiment.model)}")
+    count = count_parameters(experiment.model)
+    paper = f" (the paper's network: {cfg.paper_params})" if cfg.get("paper_params") else ""
+    print(f"parameters: {count}{paper}")
 
 
 def _data(args: list[str], argv: list[str]) -> None:

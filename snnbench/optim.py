@@ -9,9 +9,11 @@ whatever the optimiser. The groups are recorded with each run (``optimizer_group
 
 from __future__ import annotations
 
+import math
 from typing import Any, Iterable
 
 import torch
+from torch.optim.lr_scheduler import LambdaLR
 
 from snnbench.errors import ConfigError
 
@@ -52,3 +54,18 @@ def describe_groups(optimizer: torch.optim.Optimizer) -> list[dict[str, Any]]:
     """What each parameter group trains with: its parameter count, learning rate and weight decay."""
     return [{"parameters": sum(p.numel() for p in g["params"]), "lr": g["lr"],
              "weight_decay": g.get("weight_decay", 0.0)} for g in optimizer.param_groups]
+
+
+def cosine_with_warmup(optimizer: torch.optim.Optimizer, epochs: int, warmup: float = 0.05) -> LambdaLR:
+    """Linear warm-up over the first ``warmup`` fraction of the epochs, then cosine decay to 0 (the S4 family's
+    ``cosine_warmup``, per step there, per epoch here: warm-up epoch e trains at (e + 1) / (w + 1) of the lr)."""
+    if not 0 <= warmup < 1:
+        raise ConfigError(f"sched.warmup is a fraction of the epochs in [0, 1); got {warmup}")
+    warm = round(warmup * epochs)
+
+    def factor(epoch: int) -> float:
+        if epoch < warm:
+            return (epoch + 1) / (warm + 1)
+        return 0.5 * (1 + math.cos(math.pi * (epoch - warm) / max(1, epochs - warm)))
+
+    return LambdaLR(optimizer, factor)

@@ -28,7 +28,8 @@ def test_defaults_are_the_quick_start(compose_cfg):
 TEMPLATES = sorted(p.stem for p in (CONFIGS / "model").glob("*.yaml"))
 #: a digits view whose step shape each template takes, and settings that shrink the paper's networks
 TEMPLATE_DATA = {"conv_net": "digits", "cifar_net": "digits", "dvs_vgg": "digits", "seq_conv_net": "seq_digits",
-                 "seq_cifar_net": "seq_digits", "mlp_net": "pixel_digits", "shd_net": "pixel_digits"}
+                 "seq_cifar_net": "seq_digits", "mlp_net": "pixel_digits", "shd_net": "pixel_digits",
+                 "prf_net": "pixel_digits"}
 SMALL = {"cifar_net": ["model.channels=4", "model.hidden=8"], "seq_cifar_net": ["model.channels=4", "model.hidden=8"],
          "dvs_vgg": ["model.layers=[4,M,4,M]"]}
 

@@ -29,7 +29,7 @@ def test_every_registered_neuron_has_its_config_and_the_papers_are_there():
         assert node.get("neuron", node)["name"] == path.stem
 
 
-INPUT_GAIN = {"prf": 30.0}  # PRF scales its input by its step size dt in [0.001, 0.1] (the official init)
+INPUT_GAIN = {"prf": 30.0, "prf_train": 30.0}  # PRF scales its input by its step size dt in [0.001, 0.1] (the official init)
 
 
 @pytest.mark.parametrize("name", ALL)

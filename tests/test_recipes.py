@@ -148,7 +148,8 @@ def test_an_overridden_recipe_records_the_override(data_root, tmp_path):
     ("sweep_seq_cifar", 48, "seq_cifar"), ("sweep_order_k", 64, "order_k"), ("sweep_cifar10", 3, "cifar10"),
     ("sweep_cifar10dvs", 9, "cifar10dvs"), ("sweep_shd", 30, "shd"), ("sweep_digits", 3 * len(NEURONS), "digits"),
     ("sweep_xue_seq_cifar", 48, "xue_seq_cifar"), ("sweep_xue_order_k", 7, "xue_order_k"),
-    ("sweep_prf_long_sequences", 54, "prf_long_sequences"), ("sweep_clif_cifar10dvs", 9, "clif_cifar10dvs"),
+    ("sweep_prf_long_sequences", 90, "prf_long_sequences"), ("sweep_clif_cifar10dvs", 9, "clif_cifar10dvs"),
+    ("sweep_reset_vs_no_reset", 48, "reset_vs_no_reset"),
 ])
 @pytest.mark.slow
 def test_table_scripts_dry_run_lists_their_runs(tmp_path, script, runs, table):
@@ -166,9 +167,12 @@ def test_table_scripts_dry_run_lists_their_runs(tmp_path, script, runs, table):
 @pytest.mark.parametrize("recipe,neuron,expected", [
     ("xue2025/seq_cifar10", "cpsn", {"optim.name": "adamw", "optim.lr": 0.001, "neuron.k": 16, "T": 32}),
     ("xue2025/seq_cifar100", "pmsn", {"optim.name": "adamw", "dataset.name": "seq_cifar100", "trainer.epochs": 256}),
-    ("prf2024/smnist", "prf", {"T": 784, "model.depth": 3, "model.hidden": 128, "optim.lr": 0.005}),
+    ("prf2024/smnist", "prf", {"T": 784, "model._target_": "snnbench.models.PRFNet", "model.depth": 2,
+                               "model.width": 128, "optim.lr": 0.005, "sched.warmup": 0.05}),
     ("prf2024/psmnist", "lif", {"dataset.build.permuted": True, "optim.weight_decay": 0.05, "trainer.epochs": 200}),
-    ("prf2024/pixel_cifar10", "pmsn", {"T": 1024, "model.depth": 6, "model.hidden": 512, "trainer.batch_size": 64}),
+    ("prf2024/pixel_cifar10", "pmsn", {"T": 1024, "model.depth": 6, "model.width": 128, "model.bidirectional": True,
+                                       "trainer.batch_size": 64, "optim.lr": 0.01}),
+    ("prf2024/pixel_cifar10", "prf_train", {"neuron.tau": 4.0, "neuron.max_phase": 12.566370614359172}),
     ("clif2024/cifar10dvs", "sliding_psn", {"T": 10, "neuron.k": 2, "neuron.exp_init": True,
                                             "surrogate._target_": "spikingjelly.activation_based.surrogate.Rect"}),
     ("clif2024/cifar10dvs", "lif", {"neuron.decay_input": False, "neuron.detach_reset": False,
@@ -184,3 +188,17 @@ def test_successor_recipes_compose_with_their_sources_settings(compose_cfg, reci
     assert cfg.recipe == recipe
     for key, value in expected.items():
         assert OmegaConf.select(cfg, key) == value, key
+
+
+@pytest.mark.parametrize("recipe,neuron,count", [
+    ("prf2024/smnist", "prf_train", 68_876),   # the paper's 68.9k (Table 2)
+    ("prf2024/psmnist", "prf_train", 68_876),
+    ("prf2024/smnist", "prf", 68_620),         # PRF with its decay fixed: 256 fewer
+    ("prf2024/pixel_cifar10", "prf_train", 304_400),  # the paper says 0.29M; the released command gives this
+])
+def test_prf_recipes_build_the_papers_network(recipe, neuron, count, tmp_path):
+    """`snnbench info` prints our count beside the paper's: the PRF backbone at the size the paper reports."""
+    proc = snnbench("info", f"experiment={recipe}", f"neuron={neuron}", runs_dir=tmp_path / "runs")
+    assert proc.returncode == 0, proc.stderr
+    paper = "68.9k" if "mnist" in recipe else "0.29M"
+    assert f"parameters: {count} (the paper's network: {paper} (Table 2, with its PRF))" in proc.stdout
