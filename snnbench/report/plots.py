@@ -27,6 +27,23 @@ from snnbench.report.tables import distinguishing_keys, load_records, packaged_s
 
 STYLES = [("-", "o"), ("--", "s"), (":", "^"), ("-.", "D"), ("-", "v"), ("--", "P"), (":", "X"), ("-.", "*")]
 GREYS = ["0.0", "0.35", "0.55", "0.2", "0.45", "0.65", "0.1", "0.3"]
+#: neuron families of the pareto figure: (label, Okabe-Ito colour, marker), colour-blind safe and told apart in
+#: grey by their markers too
+FAMILIES = {
+    "charge-fire-reset": ("#0072B2", "o", {"if", "lif", "plif", "klif", "glif", "glif_soft", "clif", "lif_noreset"}),
+    "PSN family": ("#D55E00", "s", {"psn", "masked_psn", "sliding_psn"}),
+    "successors": ("#009E73", "^", {"cpsn", "pmsn", "prf", "prf_train", "psu", "ipsu", "rpsu", "mpe_psn"}),
+    "parallel, reset kept": ("#CC79A7", "D", {"fpt_lif", "sdn_lif", "spike_ssm"}),
+}
+OTHER = ("your own", "#999999", "X")
+
+
+def family_of(neuron: str) -> tuple[str, str, str]:
+    """(family, colour, marker) of a neuron name; neurons of a plugin are 'your own'."""
+    for family, (colour, marker, names) in FAMILIES.items():
+        if neuron in names:
+            return family, colour, marker
+    return OTHER
 
 
 def paper_file() -> Path:
@@ -153,21 +170,37 @@ def pareto(done: pd.DataFrame, out: Path) -> list[Path]:
                             "energy_std": runs["energy_uj_per_sample"].std(), "acc": runs["acc"].mean(),
                             "acc_std": runs["acc"].std(), "n": len(runs)}
                            for label, runs in config_groups(counted)])
-    fig, ax = plt.subplots(figsize=(8, 4.5))
-    for i, row in enumerate(points.itertuples()):
-        _, marker = STYLES[i % len(STYLES)]
+    fig, ax = plt.subplots(figsize=(7, 5.4))
+    texts, shown = [], set()
+    for row in points.itertuples():
+        family, colour, marker = family_of(str(row.label).split(" ")[0])
         ax.errorbar(row.energy, row.acc, xerr=0 if pd.isna(row.energy_std) else row.energy_std,
-                    yerr=0 if pd.isna(row.acc_std) else row.acc_std, marker=marker, linestyle="none",
-                    color=GREYS[i % len(GREYS)], capsize=3, label=f"{row.label} (n={row.n})")
-        ax.annotate(row.label, (row.energy, row.acc), fontsize=7, xytext=(4, 4), textcoords="offset points")
+                    yerr=0 if pd.isna(row.acc_std) else row.acc_std, marker=marker, markersize=6, linestyle="none",
+                    color=colour, ecolor=colour, elinewidth=0.8, capsize=2, alpha=0.9,
+                    label=None if family in shown else family)
+        shown.add(family)
+        texts.append(ax.text(row.energy, row.acc, str(row.label), fontsize=7, color="0.15"))
     means = points.sort_values(["energy", "acc"], ascending=[True, False])
     front = means[means["acc"] >= means["acc"].cummax()]  # nobody cheaper is as accurate
     ax.plot(front["energy"], front["acc"], color="0.6", linestyle=":", zorder=0, label="front")
+    _place_labels(ax, texts, points)
     ax.set_xlabel("energy per test sample (uJ, 45 nm estimate)")
-    ax.set_ylabel("best test accuracy (%)")
+    ax.set_ylabel("best test accuracy (%, mean over seeds; bars: std)")
     ax.set_title(title_of(counted), fontsize=8)
-    ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))  # beside the axes, over no point
+    handles, labels = ax.get_legend_handles_labels()
+    order = [*FAMILIES, OTHER[0], "front"]
+    pairs = sorted(zip(labels, handles), key=lambda pair: order.index(pair[0]))
+    ax.legend([h for _, h in pairs], [lab for lab, _ in pairs], fontsize=8, loc="upper center", ncol=3,
+              bbox_to_anchor=(0.5, -0.13), frameon=False)  # below the axes, over no point
     return _save(fig, out)
+
+
+def _place_labels(ax: plt.Axes, texts: list, points: pd.DataFrame) -> None:
+    """Move the point labels apart (adjustText), each joined to its point by a thin line when moved."""
+    from adjustText import adjust_text
+
+    adjust_text(texts, x=list(points["energy"]), y=list(points["acc"]), ax=ax, expand=(1.3, 1.6),
+                arrowprops={"arrowstyle": "-", "color": "0.5", "lw": 0.5})
 
 
 def main(argv: list[str]) -> None:
