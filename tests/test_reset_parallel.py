@@ -189,3 +189,25 @@ def test_sdn_lif_without_weights_makes_them_once(tmp_path, capsys):
     assert "training them now" not in capsys.readouterr().err
     assert first.provenance() == second.provenance()
     assert (tmp_path / "sdn" / SDNSettings(samples=128, epochs=1).file_name()).is_file()
+
+
+@pytest.mark.slow
+def test_prepare_sdn_then_train_records_the_weights_hash(tmp_path):
+    """The documented order: `snnbench prepare sdn`, then a run with neuron=sdn_lif, whose record names the
+    weights and their hash and counts SynOps."""
+    from conftest import results, snnbench
+
+    data, runs = tmp_path / "data", tmp_path / "runs"
+    small = ["neuron.samples=256", "neuron.epochs=2"]
+    prepared = snnbench("prepare", "sdn", f"data_root={data}", *small, runs_dir=runs)
+    assert prepared.returncode == 0, prepared.stderr
+    assert "spike agreement" in prepared.stdout
+    trained = snnbench("train", "neuron=sdn_lif", "dataset=pixel_digits", "trainer.epochs=1", f"data_root={data}",
+                       *small, runs_dir=runs)
+    assert trained.returncode == 0, trained.stderr
+    assert "training them now" not in trained.stderr  # the prepared weights were found
+    (record,) = results(runs)
+    settings = SDNSettings(samples=256, epochs=2)
+    assert record["provenance"] == {"sdn_weights": settings.file_name(),
+                                    "sdn_sha256": load_weights(settings.path(data))[1]}
+    assert record["synops_per_sample"] > 0
