@@ -21,7 +21,6 @@ from omegaconf import DictConfig
 from spikingjelly.activation_based import functional
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, DistributedSampler
-from torch.utils.tensorboard import SummaryWriter
 from tqdm import tqdm
 
 from snnbench.data import DataBundle, to_time_major
@@ -38,6 +37,7 @@ from snnbench.train.outcome import Outcome
 from snnbench.train.random_state import restore_rng_state, rng_state, seed_everything
 from snnbench.train.resources import Launch, Resources, apply, resolve_resources
 from snnbench.train.settings import check_settings
+from snnbench.train.trackers import Trackers
 
 log = logging.getLogger("snnbench")
 
@@ -137,7 +137,8 @@ def train_run(cfg: DictConfig, run: RunFolder, previous: dict[str, Any] | None, 
 
     history: list[dict[str, Any]] = []
     elapsed = 0.0
-    writer: SummaryWriter | None = None
+    trackers: Trackers | None = None
+    status = "failed"  # what the trackers are told at the end, unless the run gets further
     if dist.is_main:
         run.remove_leftovers()
     try:
@@ -150,7 +151,7 @@ def train_run(cfg: DictConfig, run: RunFolder, previous: dict[str, Any] | None, 
         if dist.is_main:
             run.write_config(cfg)
             run.write_result({**header, "status": "running", "wall_s": elapsed, **records.summarise(history)})
-            writer = SummaryWriter(str(run.tensorboard_dir), purge_step=len(history))
+            trackers = Trackers(cfg.get("logger"), run, cfg, header, history)
         log.info(f"run folder: {run.path}  ({header['params']:,} parameters, {device}, {resources.threads} CPU "
                  f"threads" + (f", rank {dist.rank} of {dist.world})" if dist.enabled else ")"))
         train_loader, test_loader, shuffle, sampler = _loaders(data, cfg.trainer, cfg.seed, dist, device)
@@ -186,9 +187,7 @@ def train_run(cfg: DictConfig, run: RunFolder, previous: dict[str, Any] | None, 
             run.write_metrics(history)
             summary = records.summarise(history)
             run.write_result({**header, "status": "running", "wall_s": elapsed, **summary})
-            for key, value in stats.items():
-                if isinstance(value, (int, float)):
-                    writer.add_scalar(key, value, epoch)
+            trackers.log_epoch(epoch, history[-1])
             log.info(records.epoch_line(epoch, epochs, stats, summary))
         result = {**header, "status": "done", "wall_s": elapsed, **records.summarise(history)}
         if dist.is_main:
@@ -198,7 +197,10 @@ def train_run(cfg: DictConfig, run: RunFolder, previous: dict[str, Any] | None, 
             result |= efficiency.peak_memory(device) | {"model_bytes": efficiency.model_bytes(model)} | counts
             result["finished_at"] = records.now()
             run.write_result(result)
+            trackers.finish(result)
+        status = "done"
     except KeyboardInterrupt:
+        status = "interrupted"
         if dist.is_main:
             _record_end(run, {**header, "status": "interrupted", "wall_s": elapsed, **records.summarise(history),
                               "error": "KeyboardInterrupt: stopped by the user; rerun the same command to resume"})
@@ -209,8 +211,8 @@ def train_run(cfg: DictConfig, run: RunFolder, previous: dict[str, Any] | None, 
                               "error": f"{type(err).__name__}: {err}", "traceback": traceback.format_exc()})
         raise
     finally:
-        if writer is not None:
-            writer.close()
+        if trackers is not None:
+            trackers.close(status)
     if dist.is_main:
         for line in records.done_lines(result, str(run.result_path)):
             log.info(line)

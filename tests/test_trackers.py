@@ -1,0 +1,88 @@
+"""The logger group: curves in the trackers researchers use, read back through each tool's own client; a resumed
+run continues its tracker run; a tracker that fails costs one line, never the run."""
+
+from __future__ import annotations
+
+import csv
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from conftest import results, snnbench
+
+mlflow = pytest.importorskip("mlflow")
+
+
+def _mlflow_runs(runs_dir):
+    client = mlflow.MlflowClient(f"sqlite:///{runs_dir / 'mlflow.db'}")
+    experiment = client.get_experiment_by_name("snnbench")
+    return client, client.search_runs([experiment.experiment_id])
+
+
+def test_mlflow_and_csv_hold_every_epoch_the_params_and_the_record(tmp_path):
+    runs = tmp_path / "runs"
+    proc = snnbench("train", "logger=[tensorboard,mlflow,csv]", "trainer.epochs=3", runs_dir=runs)
+    assert proc.returncode == 0, proc.stderr
+    (record,) = results(runs / "seq_digits")  # (runs/mlflow-artifacts holds a copy of result.json, as an artifact)
+    client, found = _mlflow_runs(runs)
+    assert len(found) == 1, [(r.info.run_name, r.info.status, r.data.tags) for r in found]
+    (run,) = found
+    assert run.info.status == "FINISHED"
+    assert run.info.run_name == f"seq_digits/psn/{record['signature']}/seed=0"
+    assert run.data.tags["signature"] == record["signature"] and run.data.tags["seed"] == "0"
+    assert run.data.params["neuron.name"] == "psn" and run.data.params["trainer.epochs"] == "3"
+    history = client.get_metric_history(run.info.run_id, "test_acc")
+    assert [m.step for m in history] == [0, 1, 2]
+    assert history[-1].value == pytest.approx(record["final_test_acc"])
+    assert sorted(a.path for a in client.list_artifacts(run.info.run_id)) == ["config.yaml", "result.json"]
+    run_dir = runs / "seq_digits" / "psn" / record["signature"] / "seed=0"
+    with (run_dir / "metrics.csv").open() as f:
+        rows = list(csv.DictReader(f))
+    assert [float(r["test_acc"]) for r in rows] == pytest.approx([m.value for m in history])
+    assert any((run_dir / "tb").iterdir())
+    status = snnbench("status", runs_dir=runs)
+    assert "1 done" in status.stdout, status.stdout  # the artifact copy is not a second run
+
+
+def test_logger_is_not_part_of_a_runs_identity(tmp_path):
+    runs = tmp_path / "runs"
+    assert snnbench("train", "trainer.epochs=1", runs_dir=runs).returncode == 0
+    again = snnbench("train", "trainer.epochs=1", "logger=[csv]", runs_dir=runs)
+    assert again.returncode == 0 and "already done" in again.stdout + again.stderr
+
+
+def test_a_tracker_that_fails_costs_one_line_not_the_run(tmp_path):
+    runs = tmp_path / "runs"
+    proc = snnbench("train", "logger=[mlflow]", "trainer.epochs=1", "logger.mlflow.tracking_uri=http://127.0.0.1:9",
+                    runs_dir=runs)
+    assert proc.returncode == 0, proc.stderr
+    warnings = [line for line in (proc.stdout + proc.stderr).splitlines() if line.startswith("logger mlflow")]
+    assert len(warnings) == 1 and "training goes on without it" in warnings[0]
+    (record,) = results(runs / "seq_digits")
+    assert record["status"] == "done"
+
+
+@pytest.mark.slow
+def test_a_killed_run_resumes_into_the_same_mlflow_run(tmp_path):
+    runs = tmp_path / "runs"
+    args = ("train", "neuron=lif", "trainer.epochs=8", "logger=[mlflow]")
+    env = {**os.environ, "SNNBENCH_RUNS": str(runs)}
+    proc = subprocess.Popen([sys.executable, "-m", "snnbench", *args], cwd=tmp_path, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 300
+    while not any(len(p.read_text().splitlines()) >= 3 for p in runs.rglob("metrics.jsonl")):
+        assert proc.poll() is None and time.monotonic() < deadline, "the run ended before it could be killed"
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    resumed = snnbench(*args, runs_dir=runs)
+    assert resumed.returncode == 0 and "resuming" in resumed.stdout, resumed.stderr
+    client, found = _mlflow_runs(runs)
+    (run,) = found  # one MLflow run, continued
+    assert run.info.status == "FINISHED"
+    steps = sorted({m.step for m in client.get_metric_history(run.info.run_id, "test_acc")})
+    assert steps == list(range(8))
