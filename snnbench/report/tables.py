@@ -44,6 +44,7 @@ METRIC_NAMES = {
     "model_bytes": "model size, bytes (parameters and buffers)",
     "peak_memory_mb": "peak memory while training, MB (CUDA allocated, or the process's peak RSS on CPU)",
     "wall_s": "training and evaluation time, s",
+    "train_s_per_epoch": "training time of an epoch, s (median over epochs after the first; threads as recorded)",
 }
 HIGHER_IS_BETTER = {"best_test_acc", "final_test_acc"}  # for the others, the lowest of a column is bold
 MISSING = "missing"
@@ -247,6 +248,15 @@ def _cell(runs: pd.DataFrame, metric: str, configs: int) -> Cell | None:
     return Cell([v * (100.0 if metric.endswith("_acc") else 1.0) for v in values], configs) if values else None
 
 
+def _setting_text(value: Any) -> str:
+    """A config value as a row label shows it: null for a missing or null setting, 3 for 3.0."""
+    if _missing(value):
+        return "null"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
 def build_table(spec: dict[str, Any], records: pd.DataFrame, spec_dir: Path, extra_filters: dict[str, Any]) -> Table:
     metric = spec["metric"]
     check_metric(metric, "table metric")
@@ -266,8 +276,10 @@ def build_table(spec: dict[str, Any], records: pd.DataFrame, spec_dir: Path, ext
 
     bases, columns = values(spec["rows"], row_field), values(spec["columns"], col_field)
     keys = sweep_keys(done, row_field, col_field)
-    if keys:  # one row per value of the swept keys, labelled by them: "lif neuron.tau=4"
-        done = done.assign(_row=[f"{r} " + " ".join(f"{k}={run[k]}" for k in keys)
+    if keys:  # one row per value of the swept keys, labelled by those that vary for it: "lif neuron.tau=4"
+        varying = {base: [k for k in keys if group[k].map(_setting_text).nunique() > 1]
+                   for base, group in done.groupby(row_field)}
+        done = done.assign(_row=[" ".join([str(r), *(f"{k}={_setting_text(run[k])}" for k in varying[r])])
                                  for r, (_, run) in zip(done[row_field], done.iterrows())])
     else:
         done = done.assign(_row=done[row_field]) if len(done) and row_field in done else done
