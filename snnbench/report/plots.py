@@ -23,7 +23,9 @@ import yaml  # noqa: E402
 
 from snnbench.errors import ConfigError  # noqa: E402
 from snnbench.runs.records import default_runs_dir, folder_damage, read_metrics  # noqa: E402
-from snnbench.report.tables import distinguishing_keys, load_records, packaged_specs, parse_filters, select  # noqa: E402
+from snnbench.report.tables import (  # noqa: E402
+    distinguishing_keys, load_records, packaged_specs, parse_filters, select, setting_text,
+)
 
 STYLES = [("-", "o"), ("--", "s"), (":", "^"), ("-.", "D"), ("-", "v"), ("--", "P"), (":", "X"), ("-.", "*")]
 GREYS = ["0.0", "0.35", "0.55", "0.2", "0.45", "0.65", "0.1", "0.3"]
@@ -54,7 +56,7 @@ def paper_file() -> Path:
 def _save(fig: plt.Figure, out: Path) -> list[Path]:
     out.parent.mkdir(parents=True, exist_ok=True)
     paths = [out.with_suffix(".png"), out.with_suffix(".pdf")]
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.06, 1, 1) if fig.legends else None)  # a figure legend sits below the axes
     for path in paths:
         fig.savefig(path, dpi=150)
     plt.close(fig)
@@ -77,7 +79,8 @@ def config_groups(done: pd.DataFrame, by: str = "neuron") -> list[tuple[str, pd.
     groups = []
     for (value, _), group in done.groupby([by, "signature"]):
         keys = [k for k in distinguishing_keys(done[done[by] == value]) if k != by]
-        groups.append((" ".join([str(value), *(f"{k}={group[k].iloc[0]}" for k in keys)]), group))
+        groups.append((" ".join([str(value), *(f"{k.split('.')[-1]}={setting_text(group[k].iloc[0])}" for k in keys)]),
+                       group))
     return sorted(groups, key=lambda item: item[0])
 
 
@@ -170,36 +173,67 @@ def pareto(done: pd.DataFrame, out: Path) -> list[Path]:
                             "energy_std": runs["energy_uj_per_sample"].std(), "acc": runs["acc"].mean(),
                             "acc_std": runs["acc"].std(), "n": len(runs)}
                            for label, runs in config_groups(counted)])
-    fig, ax = plt.subplots(figsize=(7, 5.4))
-    texts, shown = [], set()
-    for row in points.itertuples():
-        family, colour, marker = family_of(str(row.label).split(" ")[0])
-        ax.errorbar(row.energy, row.acc, xerr=0 if pd.isna(row.energy_std) else row.energy_std,
-                    yerr=0 if pd.isna(row.acc_std) else row.acc_std, marker=marker, markersize=6, linestyle="none",
-                    color=colour, ecolor=colour, elinewidth=0.8, capsize=2, alpha=0.9,
-                    label=None if family in shown else family)
-        shown.add(family)
-        texts.append(ax.text(row.energy, row.acc, str(row.label), fontsize=7, color="0.15"))
-    means = points.sort_values(["energy", "acc"], ascending=[True, False])
-    front = means[means["acc"] >= means["acc"].cummax()]  # nobody cheaper is as accurate
-    ax.plot(front["energy"], front["acc"], color="0.6", linestyle=":", zorder=0, label="front")
-    _place_labels(ax, texts, points)
-    ax.set_xlabel("energy per test sample (uJ, 45 nm estimate)")
-    ax.set_ylabel("best test accuracy (%, mean over seeds; bars: std)")
-    ax.set_title(title_of(counted), fontsize=8)
-    handles, labels = ax.get_legend_handles_labels()
+    crowded = _crowded(points)
+    panels = 2 if 3 <= crowded.sum() < len(points) else 1
+    fig, axes = plt.subplots(1, panels, figsize=(6.5 * panels, 6.2), squeeze=False)
+    views = [(axes[0][0], ~crowded if panels == 2 else crowded | ~crowded)]
+    if panels == 2:
+        views.append((axes[0][1], crowded))
+    shown: set[str] = set()
+    for index, (ax, labelled) in enumerate(views):
+        subset = points if index == 0 else points[crowded]
+        texts = []
+        for row, label_it in zip(subset.itertuples(), labelled[subset.index]):
+            family, colour, marker = family_of(str(row.label).split(" ")[0])
+            ax.errorbar(row.energy, row.acc, xerr=0 if pd.isna(row.energy_std) else row.energy_std,
+                        yerr=0 if pd.isna(row.acc_std) else row.acc_std, marker=marker, markersize=6,
+                        linestyle="none", color=colour, ecolor=colour, elinewidth=0.8, capsize=2, alpha=0.9,
+                        label=None if family in shown else family)
+            shown.add(family)
+            if label_it:
+                texts.append(ax.text(row.energy, row.acc, str(row.label), fontsize=7, color="0.15"))
+        means = subset.sort_values(["energy", "acc"], ascending=[True, False])
+        front = means[means["acc"] >= means["acc"].cummax()]  # nobody cheaper is as accurate
+        ax.plot(front["energy"], front["acc"], color="0.6", linestyle=":", zorder=0,
+                label="front" if index == 0 else None)
+        _place_labels(ax, texts, subset[labelled[subset.index]])
+        ax.set_xlabel("energy per test sample (uJ, 45 nm estimate)")
+        ax.set_ylabel("best test accuracy (%, mean over seeds; bars: std)")
+    if panels == 2:
+        box = points[crowded]
+        x0, x1 = box["energy"].min(), box["energy"].max()
+        y0, y1 = box["acc"].min(), box["acc"].max()
+        pad_x, pad_y = 0.08 * (x1 - x0 or 1), 0.08 * (y1 - y0 or 1)
+        views[1][0].set_xlim(x0 - pad_x, x1 + pad_x)
+        views[1][0].set_ylim(y0 - pad_y, y1 + pad_y)
+        views[1][0].set_title("the crowded corner, enlarged", fontsize=8)
+        views[0][0].add_patch(plt.Rectangle((x0 - pad_x, y0 - pad_y), x1 - x0 + 2 * pad_x, y1 - y0 + 2 * pad_y,
+                                            fill=False, linestyle="--", linewidth=0.8, edgecolor="0.4"))
+    fig.suptitle(title_of(counted), fontsize=8)
+    handles, labels = views[0][0].get_legend_handles_labels()
+    for ax, _ in views[1:]:
+        more = ax.get_legend_handles_labels()
+        handles, labels = handles + more[0], labels + more[1]
     order = [*FAMILIES, OTHER[0], "front"]
-    pairs = sorted(zip(labels, handles), key=lambda pair: order.index(pair[0]))
-    ax.legend([h for _, h in pairs], [lab for lab, _ in pairs], fontsize=8, loc="upper center", ncol=3,
-              bbox_to_anchor=(0.5, -0.13), frameon=False)  # below the axes, over no point
+    pairs = sorted(dict(zip(labels, handles)).items(), key=lambda pair: order.index(pair[0]))
+    fig.legend([h for _, h in pairs], [lab for lab, _ in pairs], fontsize=8, loc="lower center", ncol=5,
+               frameon=False)  # below the axes, over no point
     return _save(fig, out)
+
+
+def _crowded(points: pd.DataFrame) -> pd.Series:
+    """The points of the crowded corner: within 15 points of the best accuracy and 1.7x of the lowest energy
+    (where the labels of the digits figure fell over each other)."""
+    return (points["acc"] >= points["acc"].max() - 15) & (points["energy"] <= 1.7 * points["energy"].min())
 
 
 def _place_labels(ax: plt.Axes, texts: list, points: pd.DataFrame) -> None:
     """Move the point labels apart (adjustText), each joined to its point by a thin line when moved."""
     from adjustText import adjust_text
 
-    adjust_text(texts, x=list(points["energy"]), y=list(points["acc"]), ax=ax, expand=(1.3, 1.6),
+    if not texts:
+        return
+    adjust_text(texts, x=list(points["energy"]), y=list(points["acc"]), ax=ax, expand=(1.4, 1.9),
                 arrowprops={"arrowstyle": "-", "color": "0.5", "lw": 0.5})
 
 

@@ -248,7 +248,7 @@ def _cell(runs: pd.DataFrame, metric: str, configs: int) -> Cell | None:
     return Cell([v * (100.0 if metric.endswith("_acc") else 1.0) for v in values], configs) if values else None
 
 
-def _setting_text(value: Any) -> str:
+def setting_text(value: Any) -> str:
     """A config value as a row label shows it: null for a missing or null setting, 3 for 3.0."""
     if _missing(value):
         return "null"
@@ -277,9 +277,9 @@ def build_table(spec: dict[str, Any], records: pd.DataFrame, spec_dir: Path, ext
     bases, columns = values(spec["rows"], row_field), values(spec["columns"], col_field)
     keys = sweep_keys(done, row_field, col_field)
     if keys:  # one row per value of the swept keys, labelled by those that vary for it: "lif neuron.tau=4"
-        varying = {base: [k for k in keys if group[k].map(_setting_text).nunique() > 1]
+        varying = {base: [k for k in keys if group[k].map(setting_text).nunique() > 1]
                    for base, group in done.groupby(row_field)}
-        done = done.assign(_row=[" ".join([str(r), *(f"{k}={_setting_text(run[k])}" for k in varying[r])])
+        done = done.assign(_row=[" ".join([str(r), *(f"{k}={setting_text(run[k])}" for k in varying[r])])
                                  for r, (_, run) in zip(done[row_field], done.iterrows())])
     else:
         done = done.assign(_row=done[row_field]) if len(done) and row_field in done else done
