@@ -79,7 +79,7 @@ def config_groups(done: pd.DataFrame, by: str = "neuron") -> list[tuple[str, pd.
     groups = []
     for (value, _), group in done.groupby([by, "signature"]):
         keys = [k for k in distinguishing_keys(done[done[by] == value]) if k != by]
-        groups.append((" ".join([str(value), *(f"{k.split('.')[-1]}={setting_text(group[k].iloc[0])}" for k in keys)]),
+        groups.append((" ".join([str(value), *(f"{k}={setting_text(group[k].iloc[0])}" for k in keys)]),
                        group))
     return sorted(groups, key=lambda item: item[0])
 
