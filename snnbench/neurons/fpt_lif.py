@@ -40,8 +40,13 @@ class FixedPointLIF(nn.Module):
     (``detach_reset`` cuts the reset terms' gradient, as SpikingJelly's does). For :math:`K \ge T - 1` this is
     back-propagation through time of the sequential neuron exactly (every spike in a chain of resets is already
     exact in the iteration that uses it); a smaller :math:`K` truncates chains of more than :math:`K` resets.
-    The FPT paper's code (WanjinVon/FPT) was not readable here; this follows its stated method (a fixed-point
-    iteration of the LIF over all T, K small) and SpikingJelly's LIF equations.
+    This is the deterministic fixed point of SpikingJelly's LIF, exact at :math:`K \ge T - 1`. The released FPT
+    training code (WanjinVon/FPT ``my_seq_cifar100/main_seq_cifar100.py``, ``FPT_adaptive_alpha``, read
+    2026-11-30) runs a relaxed variant instead: :math:`\lambda = 0.5` without input decay, the matrix
+    :math:`\Lambda` and a per-step threshold bias learnable (``nn.Linear(T, T)``, PSN-like), sigmoid spikes of
+    sharpness :math:`\alpha, 3\alpha, 12\alpha` in three evaluations (the initial one and two updates: our
+    :math:`K = 2`; the paper's "K = 3" counts evaluations), and a final Bernoulli draw with a straight-through
+    gradient, at test time too. That variant is not here yet.
     """
 
     def __init__(self, k: int, tau: float, v_threshold: float, v_reset: float | None, detach_reset: bool,
