@@ -196,9 +196,13 @@ def test_successor_recipes_compose_with_their_sources_settings(compose_cfg, reci
     ("prf2024/smnist", "prf", 68_620),         # PRF with its decay fixed: 256 fewer
     ("prf2024/pixel_cifar10", "prf_train", 304_400),  # the paper says 0.29M; the released command gives this
 ])
-def test_prf_recipes_build_the_papers_network(recipe, neuron, count, tmp_path):
-    """`snnbench info` prints our count beside the paper's: the PRF backbone at the size the paper reports."""
-    proc = snnbench("info", f"experiment={recipe}", f"neuron={neuron}", runs_dir=tmp_path / "runs")
+def test_prf_recipes_build_the_papers_network(compose_cfg, recipe, neuron, count):
+    cfg = compose_cfg([f"experiment={recipe}", f"neuron={neuron}"])
+    assert cfg.model._target_ == "snnbench.models.PRFNet"
+    assert count_parameters(build_experiment(cfg, load_data=False).model) == count
+
+
+def test_info_prints_our_count_beside_the_papers(tmp_path):
+    proc = snnbench("info", "experiment=prf2024/smnist", "neuron=prf_train", runs_dir=tmp_path / "runs")
     assert proc.returncode == 0, proc.stderr
-    paper = "68.9k" if "mnist" in recipe else "0.29M"
-    assert f"parameters: {count} (the paper's network: {paper} (Table 2, with its PRF))" in proc.stdout
+    assert "parameters: 68876 (the paper's network: 68.9k (Table 2, with its PRF))" in proc.stdout

@@ -86,6 +86,12 @@ class MLflow:
 
     def __init__(self, run: RunFolder, config: DictConfig, header: dict[str, Any], history: list[dict[str, Any]],
                  tracking_uri: str | None = None, experiment: str = "snnbench") -> None:
+        import os
+
+        # fail fast at the start when the server is unreachable (MLflow's own default retries for minutes);
+        # settings you export yourself win
+        os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "2")
+        os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "20")
         from mlflow import MlflowClient
         from mlflow.entities import Param
 
