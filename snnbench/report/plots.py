@@ -176,7 +176,7 @@ def pareto(done: pd.DataFrame, out: Path) -> list[Path]:
     crowded = _crowded(points)
     panels = 2 if 3 <= crowded.sum() < len(points) else 1
     fig, axes = plt.subplots(1, panels, figsize=(6.5 * panels, 6.2), squeeze=False)
-    views = [(axes[0][0], ~crowded if panels == 2 else crowded | ~crowded)]
+    views = [(axes[0][0], ~crowded if panels == 2 else pd.Series(True, index=points.index))]  # (axes, labelled)
     if panels == 2:
         views.append((axes[0][1], crowded))
     shown: set[str] = set()

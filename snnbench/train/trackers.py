@@ -15,6 +15,7 @@ in the run folder is what snnbench reads, a tracker is a view of it.
 from __future__ import annotations
 
 import logging
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -86,8 +87,6 @@ class MLflow:
 
     def __init__(self, run: RunFolder, config: DictConfig, header: dict[str, Any], history: list[dict[str, Any]],
                  tracking_uri: str | None = None, experiment: str = "snnbench") -> None:
-        import os
-
         # fail fast at the start when the server is unreachable (MLflow's own default retries for minutes);
         # settings you export yourself win
         os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "2")
