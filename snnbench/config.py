@@ -144,13 +144,12 @@ def check_command(args: list[str]) -> DictConfig:
     overrides = parse_overrides([a for a in rest if "=" in a and not a.startswith("-")])
     dirs = [a for d in config_dirs for a in ("--config-dir", d)]
     own = [o for o in overrides if not o.key_or_group.startswith("hydra")]
-    first = [o.input_line if not o.is_sweep_override() else f"{o.key_or_group}={next(iter(o.sweep_string_iterator()))}"
-             for o in own]
+    first = [o.input_line if not o.is_sweep_override() else f"{o.key_or_group}={first_value(o)}" for o in own]
     cfg = compose([*dirs, *first])
     groups = config_groups(config_dirs)
     for override in own:
         if override.is_sweep_override() and override.key_or_group in groups:
-            for value in list(override.sweep_string_iterator())[1:]:  # a group's other choices
+            for value in sweep_values(override)[1:]:  # a group's other choices
                 compose([*dirs, f"{override.key_or_group}={value}"])
     return cfg
 
@@ -168,9 +167,26 @@ def parse_overrides(overrides: list[str]) -> list[Override]:
                           f"key='value' inside double quotes for the shell") from None
 
 
+def sweep_values(override: Override) -> list[str]:
+    """The values of a sweep override; of a search interval (``interval(1e-4, 1e-1)``, for a sweeper such as
+    Optuna's) its two ends."""
+    from hydra.core.override_parser.types import IntervalSweep
+
+    value = override.value()
+    if isinstance(value, IntervalSweep):
+        kind = int if "int" in value.tags else float
+        return [repr(kind(value.start)), repr(kind(value.end))]
+    return list(override.sweep_string_iterator())
+
+
+def first_value(override: Override) -> str:
+    return sweep_values(override)[0]
+
+
 def sweep_size(override: Override) -> int:
-    """How many values a ``-m`` sweep takes from ``override`` (1 unless it is a sweep: ``a,b``, ``range(1,33)``)."""
-    return sum(1 for _ in override.sweep_string_iterator()) if override.is_sweep_override() else 1
+    """How many values a ``-m`` sweep takes from ``override`` (1 unless it is a sweep: ``a,b``, ``range(1,33)``; a
+    search interval counts its two ends)."""
+    return len(sweep_values(override)) if override.is_sweep_override() else 1
 
 
 def runs_in_sweep(overrides: list[str]) -> int:

@@ -92,10 +92,10 @@ class SweepSummary(Callback):
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         from snnbench.config import runs_in_sweep
 
-        try:
+        if searching(config):
+            total = int(config.hydra.sweeper.n_trials)  # at most: a continued study runs only the missing ones
+        else:
             total = runs_in_sweep(list(config.hydra.overrides.task))
-        except Exception:  # noqa: BLE001  (a sweeper of its own, e.g. Optuna's: the count is the sweeper's)
-            total = None
         if total:
             log.info(f"sweep: {total} runs (finished ones are skipped, interrupted ones resume)")
             stop = _REPORTERS.setdefault(str(config.hydra.sweep.dir), threading.Event())
@@ -125,5 +125,10 @@ class SweepSummary(Callback):
                  + f" (records under {config.runs_dir}; this sweep's jobs under {config.hydra.sweep.dir})")
         for outcome in failed:
             log.error(f"  failed: {' '.join(outcome['overrides'])}: {str(outcome['error'] or '').splitlines()[0]}")
-        if failed:
+        if failed and not (searching(config) and done):  # a search expects some trials to fail (a diverging lr)
             sys.exit(1)
+
+
+def searching(config: DictConfig) -> bool:
+    """Whether the sweep is a search (snnbench's Optuna sweeper) rather than a grid."""
+    return "optuna" in str(config.hydra.sweeper.get("_target_", "")).lower()

@@ -46,9 +46,11 @@ def held_message(outcome: Outcome) -> str:
             f"{outcome.run_dir}; this command did not train it (`snnbench status` shows its progress)")
 
 
-def run_one(cfg: DictConfig, command_line: list[str]) -> float | None:
-    """One config: a single run exits with :data:`EXIT_CODES`; a multirun job records its outcome instead. The
-    training loop (torch, SpikingJelly, TensorBoard) is imported here, when a run starts, not for ``--cfg``."""
+def run_one(cfg: DictConfig, command_line: list[str]) -> dict | None:
+    """One config: a single run exits with :data:`EXIT_CODES`; a multirun job records its outcome instead. Returns
+    the run's record (what a sweeper such as Optuna's reads its objective from), None if it failed or another process
+    holds it. The training loop (torch, SpikingJelly, TensorBoard) is imported here, when a run starts, not for
+    ``--cfg``."""
     from snnbench.train.loop import NonFiniteError, train
 
     reported = (OSError, CheckpointError, NonFiniteError)  # the user's to fix, no traceback: one line, exit 1
@@ -78,7 +80,7 @@ def run_one(cfg: DictConfig, command_line: list[str]) -> float | None:
         record_job(status[outcome.kind], str(outcome.run_dir))
     elif EXIT_CODES[outcome.kind]:
         sys.exit(EXIT_CODES[outcome.kind])
-    return outcome.record.get("best_test_acc") if outcome.kind != "held" else None
+    return dict(outcome.record) if outcome.kind != "held" else None
 
 
 def check_launch(args: list[str]) -> list[str]:
@@ -140,14 +142,24 @@ def check_writable(runs_dir: Path) -> None:
                           f"another runs_dir")
 
 
+def register_plugins() -> None:
+    """snnbench's own Hydra plugins (the Optuna sweeper), registered by hand: Hydra's scan of the
+    ``hydra_plugins`` package misses them in an editable install (setuptools' import hook is not a path it walks)."""
+    from hydra.core.plugins import Plugins
+    from hydra_plugins.snnbench_optuna import OptunaSweeper
+
+    Plugins.instance().register(OptunaSweeper)
+
+
 def train_command(args: list[str], command_line: list[str]) -> None:
     """``snnbench train ARGS``: Hydra parses ARGS as in any Hydra app; ``command_line`` goes into each record."""
     importable(split_config_dirs(args)[0])
     args = [*args, *check_launch(args)]
 
-    def task(cfg: DictConfig) -> float | None:
+    def task(cfg: DictConfig) -> dict | None:
         return run_one(cfg, command_line)
 
+    register_plugins()
     app = hydra.main(version_base="1.3", config_path=f"pkg://{CONFIG_MODULE}", config_name=PRIMARY)(task)
     sys.argv = ["snnbench train", *args]
     app()
