@@ -4,8 +4,10 @@ run continues its tracker run; a tracker that fails costs one line, never the ru
 from __future__ import annotations
 
 import csv
+import json
 import os
 import signal
+import struct
 import subprocess
 import sys
 import time
@@ -23,9 +25,51 @@ def _mlflow_runs(runs_dir):
     return client, client.search_runs([experiment.experiment_id])
 
 
-def test_mlflow_and_csv_hold_every_epoch_the_params_and_the_record(tmp_path):
+def _wandb_runs(runs_dir):
+    """Each offline W&B run under ``runs_dir/wandb``: its id, config, history rows and summary, read from the run's
+    own transaction log (``run-ID.wandb``: W&B's header, then LevelDB-log blocks of its protobuf records; wandb
+    0.31 ships no Python reader, so the blocks are read here and each record parsed with W&B's own schema)."""
+    from wandb.proto import wandb_internal_pb2
+
+    found = []
+    for path in sorted(runs_dir.glob("wandb/offline-run-*/run-*.wandb")):
+        data = path.read_bytes()
+        assert struct.unpack("<4sHB", data[:7]) == (b":W&B", 0xBEE1, 0)
+        raws, chunk, pos = [], b"", 7
+        while pos + 7 <= len(data):
+            if 32768 - pos % 32768 < 7:  # a block's tail too short for a header is padding
+                pos += 32768 - pos % 32768
+                continue
+            _, length, kind = struct.unpack("<IHB", data[pos:pos + 7])
+            if kind == 0:
+                break
+            chunk, pos = chunk + data[pos + 7:pos + 7 + length], pos + 7 + length
+            if kind in (1, 4):  # FULL or LAST
+                raws.append(chunk)
+                chunk = b""
+        run = {"config": {}, "history": [], "summary": {}, "files": []}
+        for raw in raws:
+            record = wandb_internal_pb2.Record()
+            record.ParseFromString(raw)
+            kind = record.WhichOneof("record_type")
+            if kind == "run":
+                run["id"] = record.run.run_id
+                run["config"].update({i.key: json.loads(i.value_json) for i in record.run.config.update})
+            elif kind == "history":  # an item's name is in key or, split at dots, in nested_key
+                run["history"].append({i.key or ".".join(i.nested_key): json.loads(i.value_json)
+                                       for i in record.history.item})
+            elif kind == "summary":
+                run["summary"].update({i.key or ".".join(i.nested_key): json.loads(i.value_json)
+                                       for i in record.summary.update})
+            elif kind == "files":
+                run["files"] += [f.path for f in record.files.files]
+        found.append(run)
+    return found
+
+
+def test_mlflow_wandb_and_csv_hold_every_epoch_the_params_and_the_record(tmp_path):
     runs = tmp_path / "runs"
-    proc = snnbench("train", "logger=[tensorboard,mlflow,csv]", "trainer.epochs=3", runs_dir=runs)
+    proc = snnbench("train", "logger=[tensorboard,mlflow,csv,wandb]", "trainer.epochs=3", runs_dir=runs)
     assert proc.returncode == 0, proc.stderr
     (record,) = results(runs / "seq_digits")  # (runs/mlflow-artifacts holds a copy of result.json, as an artifact)
     client, found = _mlflow_runs(runs)
@@ -44,6 +88,13 @@ def test_mlflow_and_csv_hold_every_epoch_the_params_and_the_record(tmp_path):
         rows = list(csv.DictReader(f))
     assert [float(r["test_acc"]) for r in rows] == pytest.approx([m.value for m in history])
     assert any((run_dir / "tb").iterdir())
+    (wandb_run,) = _wandb_runs(runs)  # W&B, offline: config, every epoch, the record's numbers, its files
+    assert wandb_run["id"] == (run_dir / "wandb_run_id").read_text().strip()
+    assert wandb_run["config"]["neuron"]["name"] == "psn" and wandb_run["config"]["trainer"]["epochs"] == 3
+    assert [h["test_acc"] for h in wandb_run["history"]] == pytest.approx([m.value for m in history])
+    assert [h["epoch"] for h in wandb_run["history"]] == [0, 1, 2]
+    assert wandb_run["summary"]["best_test_acc"] == record["best_test_acc"]
+    assert {"result.json", "snnbench_config.yaml"} <= set(wandb_run["files"])
     status = snnbench("status", runs_dir=runs)
     assert "1 done" in status.stdout, status.stdout  # the artifact copy is not a second run
     again = snnbench("train", "trainer.epochs=3", "logger=[csv]", runs_dir=runs)  # the logger is no part of a
@@ -62,9 +113,9 @@ def test_a_tracker_that_fails_costs_one_line_not_the_run(tmp_path):
 
 
 @pytest.mark.slow
-def test_a_killed_run_resumes_into_the_same_mlflow_run(tmp_path):
+def test_a_killed_run_resumes_into_the_same_mlflow_and_wandb_runs(tmp_path):
     runs = tmp_path / "runs"
-    args = ("train", "neuron=lif", "trainer.epochs=8", "logger=[mlflow]")
+    args = ("train", "neuron=lif", "trainer.epochs=8", "logger=[mlflow,wandb]")
     env = {**os.environ, "SNNBENCH_RUNS": str(runs)}
     proc = subprocess.Popen([sys.executable, "-m", "snnbench", *args], cwd=tmp_path, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -81,3 +132,9 @@ def test_a_killed_run_resumes_into_the_same_mlflow_run(tmp_path):
     assert run.info.status == "FINISHED"
     steps = sorted({m.step for m in client.get_metric_history(run.info.run_id, "test_acc")})
     assert steps == list(range(8))
+    # offline W&B writes a folder per process; the killed one lost its unflushed log, the resumed one continues the
+    # same W&B run and logs every epoch the W&B run lacked
+    (run_dir,) = [p.parent for p in runs.rglob("wandb_run_id")]
+    (resumed_wandb,) = [w for w in _wandb_runs(runs) if w["history"] and w["history"][-1]["epoch"] == 7]
+    assert resumed_wandb["id"] == (run_dir / "wandb_run_id").read_text().strip()
+    assert sorted({h["epoch"] for h in resumed_wandb["history"]}) == list(range(8))

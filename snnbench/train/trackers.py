@@ -10,12 +10,20 @@ in the run folder is what snnbench reads, a tracker is a view of it.
   the flattened config, metrics per epoch, ``result.json`` and ``config.yaml`` as artifacts. A resumed run
   continues the same MLflow run (its id is kept in ``RUN/mlflow_run_id``; epochs trained again after the last
   checkpoint are logged again at the same steps).
+- ``wandb``: a Weights & Biases run with the same content (config, a history row per epoch with ``epoch`` as its
+  step metric, the record's numbers in its summary, ``result.json`` and ``snnbench_config.yaml`` as files), offline under
+  ``RUNS/wandb`` unless you set ``logger.wandb.mode=online`` (or ``WANDB_MODE=online``, after ``wandb login``);
+  ``wandb sync RUNS/wandb/offline-run-*`` uploads offline runs later. A resumed run continues the same W&B run
+  (its id kept in ``RUN/wandb_run_id``) and logs again the epochs W&B lost (a kill -9 loses an offline run's
+  unflushed log).
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import secrets
+import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -133,6 +141,51 @@ class MLflow:
     def close(self, status: str) -> None:
         self.client.set_terminated(self.run_id, status={"done": "FINISHED", "interrupted": "KILLED"}.get(status,
                                                                                                    "FAILED"))
+
+
+class WandB:
+    """A Weights & Biases run (see the module docstring); offline unless configured online."""
+
+    def __init__(self, run: RunFolder, config: DictConfig, header: dict[str, Any], history: list[dict[str, Any]],
+                 project: str = "snnbench", entity: str | None = None, mode: str | None = None,
+                 dir: str | None = None) -> None:
+        import wandb
+
+        runs_dir = Path(str(config.runs_dir)).expanduser().resolve()
+        folder = Path(dir).expanduser() if dir else runs_dir
+        folder.mkdir(parents=True, exist_ok=True)
+        id_file = run.path / "wandb_run_id"
+        run_id = id_file.read_text().strip() if id_file.is_file() else secrets.token_hex(4)
+        atomic_write_text(id_file, run_id + "\n")
+        tags = [f"signature={header['signature']}", f"seed={header['seed']}", str(header["neuron"]),
+                str(header["dataset"])]
+        self.folder = run
+        self.run = wandb.init(project=project, entity=entity, id=run_id, resume="allow", name=label_of(run),
+                              tags=tags, dir=str(folder), mode=mode or os.environ.get("WANDB_MODE", "offline"),
+                              config=OmegaConf.to_container(config, resolve=True),
+                              settings=wandb.Settings(console="off", silent=True, x_disable_stats=True))
+        self.run.define_metric("*", step_metric="epoch")
+        # a resumed run logs the epochs its W&B run lacks: an offline run killed with -9 loses what W&B had not
+        # flushed (often all of it); an online one knows its last epoch from the server
+        last = self.run.summary.get("epoch")
+        for row in history:
+            if last is None or row["epoch"] > last:
+                self.log_epoch(row["epoch"], row)
+
+    def log_epoch(self, epoch: int, stats: dict[str, Any]) -> None:
+        self.run.log({**numbers(stats), "epoch": epoch})
+
+    def finish(self, result: dict[str, Any]) -> None:
+        self.run.summary.update(numbers(result))
+        # copies in the W&B run's folder (W&B's own config.yaml there is the run config: ours gets another name)
+        for path, name in ((self.folder.result_path, "result.json"), (self.folder.path / "config.yaml",
+                                                                      "snnbench_config.yaml")):
+            if path.is_file():
+                shutil.copyfile(path, Path(self.run.dir) / name)
+                self.run.save(str(Path(self.run.dir) / name), base_path=self.run.dir, policy="now")
+
+    def close(self, status: str) -> None:
+        self.run.finish(exit_code=0 if status == "done" else 1)
 
 
 class Trackers:
