@@ -121,6 +121,8 @@ COMMANDS: dict[str, tuple[str, Callable[[list[str], list[str]], None]]] = {
               _module_main("snnbench.speed")),
     "new": ("new neuron|dataset NAME: a working skeleton of your own, with its YAML and test",
             _module_main("snnbench.scaffold")),
+    "export": ("export RUN --format nir: a trained IF/LIF/PLIF network as a NIR graph (neuromorphic hardware)",
+               _module_main("snnbench.export_nir")),
     "show": ("show RUN: a run's record and what each neuron layer learned", _module_main("snnbench.trained")),
     "migrate": ("adopt runs an earlier snnbench made under an older signature scheme", _module_main("snnbench.migrate")),
 }
