@@ -28,7 +28,8 @@ from snnbench.report.tables import (  # noqa: E402
 )
 
 STYLES = [("-", "o"), ("--", "s"), (":", "^"), ("-.", "D"), ("-", "v"), ("--", "P"), (":", "X"), ("-.", "*")]
-GREYS = ["0.0", "0.35", "0.55", "0.2", "0.45", "0.65", "0.1", "0.3"]
+#: Okabe-Ito, colour-blind safe (yellow left out: unreadable on white); lines also differ in style and marker
+PALETTE = ["#000000", "#E69F00", "#56B4E9", "#009E73", "#0072B2", "#D55E00", "#CC79A7", "#999999"]
 #: neuron families of the pareto figure: (label, Okabe-Ito colour, marker), colour-blind safe and told apart in
 #: grey by their markers too
 FAMILIES = {
@@ -103,21 +104,27 @@ def title_of(done: pd.DataFrame) -> str:
 def learning_curves(done: pd.DataFrame, out: Path, by: str = "neuron") -> list[Path]:
     """One line per config (see :func:`curve_groups`): the mean over its seeds with a min-max band. Runs of
     unequal length are drawn as they are: the mean at an epoch is over the runs that reached it."""
-    fig, ax = plt.subplots(figsize=(6, 4))
     groups = curve_groups(done, by)
+    many = len(groups) > 6
+    fig, ax = plt.subplots(figsize=(9 if len(groups) > 12 else 7.5, 4.5) if many else (6, 4))
     for i, (label, curves) in enumerate(groups):
-        style, marker = STYLES[i % len(STYLES)]
-        color = GREYS[i % len(GREYS)]
-        ax.plot(curves.index, curves.mean(axis=1), linestyle=style, marker=marker,
+        style, marker = STYLES[(i // len(PALETTE)) % len(STYLES)]  # each colour once per line style: no two alike
+        color = PALETTE[i % len(PALETTE)]
+        ax.plot(curves.index, curves.mean(axis=1), linestyle=style, marker=marker, markersize=4, linewidth=1.4,
                 markevery=max(1, len(curves) // 8), color=color, label=f"{label} (n={curves.shape[1]})")
-        ax.fill_between(curves.index, curves.min(axis=1), curves.max(axis=1), color=color, alpha=0.15)
+        ax.fill_between(curves.index, curves.min(axis=1), curves.max(axis=1), color=color, alpha=0.12, linewidth=0)
     unequal = any(curves.isna().any().any() for _, curves in groups)
     ax.set_xlabel("epoch")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel("test accuracy (%)")
     ax.set_title(title_of(done) + "\nmean over seeds, band: min to max"
-                 + ("; runs of unequal length shown as they are" if unequal else ""), fontsize=8)
-    ax.legend(fontsize=8)
+                 + ("; runs of unequal length shown as they are" if unequal else ""), fontsize=9)
+    ax.grid(alpha=0.3)
+    if many:  # the legend beside the axes, not over the curves
+        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False,
+                  ncol=2 if len(groups) > 12 else 1)
+    else:
+        ax.legend(fontsize=8, loc="lower right")
     return _save(fig, out)
 
 
@@ -131,17 +138,20 @@ def order_k(done: pd.DataFrame, out: Path) -> list[Path]:
     same = set(done["dataset"]) == {paper_dataset}
     for i, neuron in enumerate(["masked_psn", "sliding_psn"]):
         style, marker = STYLES[i]
+        color = ("#D55E00", "#0072B2")[i]  # Okabe-Ito vermillion and blue: told apart without colour vision too
         ours = done[done["neuron"] == neuron].groupby("neuron.k")["best_test_acc"].agg(["mean", "std"]) * 100
         if len(ours):
             ax.errorbar(ours.index, ours["mean"], yerr=ours["std"].fillna(0), linestyle=style, marker=marker,
-                        color="black", capsize=3, label=f"{neuron} (ours)")
+                        color=color, capsize=3, label=f"{neuron} (ours)")
         ref = paper[paper["neuron"] == neuron]
-        ax.plot(ref["neuron.k"], ref["value"], linestyle="none", marker=marker, markerfacecolor="0.5" if same else "none",
-                color="0.5", label=f"{neuron} (paper, {paper_dataset})")
+        ax.plot(ref["neuron.k"], ref["value"], linestyle="none", marker=marker, markersize=8, markeredgewidth=1.5,
+                markerfacecolor=color if same else "none", color=color, alpha=0.6 if same else 1.0,
+                label=f"{neuron} (paper, {paper_dataset})")
     ax.set_xscale("log", base=2)
     ax.set_xlabel("order k")
     ax.set_ylabel("best test accuracy (%)")
-    ax.set_title(title_of(done) + ("" if same else f"; the paper's points are {paper_dataset}"), fontsize=8)
+    ax.set_title(title_of(done) + ("" if same else f"\nthe paper's points (hollow) are {paper_dataset}"), fontsize=9)
+    ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     return _save(fig, out)
 
