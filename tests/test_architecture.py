@@ -18,7 +18,7 @@ LAYERS = [
     {"snnbench.models", "snnbench.optim", "snnbench.losses"},
     {"snnbench.experiment"},
     {"snnbench.train", "snnbench.report", "snnbench.speed", "snnbench.table_sweep", "snnbench.scaffold",
-     "snnbench.migrate", "snnbench.trained", "snnbench.prepare"},
+     "snnbench.migrate", "snnbench.trained", "snnbench.prepare", "snnbench.export_nir"},
     {"snnbench.cli", "snnbench.__main__", "snnbench"},  # the package itself exposes load_run, lazily
 ]
 

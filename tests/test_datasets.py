@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import h5py
+import numpy as np
 import pytest
 import torch
 
@@ -256,3 +257,26 @@ def test_processes_preparing_one_cache_at_once_all_get_it_whole(root, tmp_path):
     bundle = CIFAR10DVS(T=6, root=dvs_root).load()
     assert outputs[0][0].split()[:2] == [str(len(bundle.train)), str(len(bundle.test))]
     assert not list((dvs_root / "cifar10dvs" / "snnbench_frames").rglob("*.tmp.npy"))
+
+
+def test_digits_are_scikit_learns_images_and_split_without_importing_it():
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+
+    from snnbench.data.digits import digits_arrays, stratified_split
+
+    images, labels = load_digits(return_X_y=True)
+    ours_images, ours_labels = digits_arrays()
+    np.testing.assert_array_equal(ours_images, images)
+    np.testing.assert_array_equal(ours_labels, labels)
+    index = np.arange(len(labels))
+    for seed in (0, 1, 7):
+        for fraction in (0.2, 0.33):
+            train, test = train_test_split(index, test_size=fraction, stratify=labels, random_state=seed)
+            ours_train, ours_test = stratified_split(labels, fraction, seed)
+            np.testing.assert_array_equal(ours_train, train)
+            np.testing.assert_array_equal(ours_test, test)
+    loaded = subprocess.run([sys.executable, "-c", "import sys; from snnbench.data.digits import Digits; "
+                             "Digits(T=4).load(); print('sklearn' in sys.modules)"],
+                            capture_output=True, text=True, check=True)
+    assert loaded.stdout.strip() == "False"
