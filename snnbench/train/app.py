@@ -162,4 +162,17 @@ def train_command(args: list[str], command_line: list[str]) -> None:
     register_plugins()
     app = hydra.main(version_base="1.3", config_path=f"pkg://{CONFIG_MODULE}", config_name=PRIMARY)(task)
     sys.argv = ["snnbench train", *args]
-    app()
+    try:
+        app()
+    finally:
+        release_workers()
+
+
+def release_workers() -> None:
+    """End a parallel sweep's worker processes once its jobs are done: left to exit on their own, their teardown
+    (PyTorch's) keeps the command waiting 1-1.5 s after the sweep's summary. Every job has returned and written its
+    record by then, so nothing is lost."""
+    executors = sys.modules.get("joblib.externals.loky.reusable_executor")
+    executor = getattr(executors, "_executor", None)
+    if executor is not None:
+        executor.shutdown(wait=True, kill_workers=True)

@@ -35,7 +35,7 @@ from snnbench.train import efficiency, record as records
 from snnbench.train.distributed import Dist, process_group, share_decision, sum_across
 from snnbench.train.outcome import Outcome
 from snnbench.train.random_state import restore_rng_state, rng_state, seed_everything
-from snnbench.train.resources import Launch, Resources, apply, resolve_resources
+from snnbench.train.resources import Launch, Resources, apply, resolve_resources, retire_run
 from snnbench.train.settings import check_settings
 from snnbench.train.trackers import Trackers
 
@@ -68,6 +68,13 @@ def train(cfg: DictConfig, launch: Launch = Launch()) -> Outcome:
 
     Under torchrun, rank 0 decides under the run's lock and every other rank follows its decision.
     """
+    try:
+        return _train(cfg, launch)
+    finally:
+        retire_run()
+
+
+def _train(cfg: DictConfig, launch: Launch) -> Outcome:
     check_settings(cfg)
     run = RunFolder.for_config(cfg)
     with process_group() as dist:

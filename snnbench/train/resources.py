@@ -61,12 +61,21 @@ def announce_run() -> None:
     atexit.register(lambda: mine.unlink(missing_ok=True))
 
 
+def retire_run() -> None:
+    """This process no longer trains (a parallel sweep's worker between jobs, or one killed once its jobs are done)."""
+    (RUNNING / str(os.getpid())).unlink(missing_ok=True)
+
+
 def other_runs() -> int:
     """How many other snnbench processes of this user train on this machine now (their files, pids alive)."""
     count = 0
     for entry in RUNNING.glob("*") if RUNNING.is_dir() else []:
-        if entry.name.isdigit() and int(entry.name) != os.getpid() and alive(int(entry.name)):
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        if alive(int(entry.name)):
             count += 1
+        else:  # left by a process killed while it trained
+            entry.unlink(missing_ok=True)
     return count
 
 
