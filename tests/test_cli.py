@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -112,6 +113,24 @@ def test_tied_best_cells_are_all_bold():
     counts = {"done": 3, "failed": 0, "running": 0, "missing_cells": 0, "missing_runs": 0}
     text = render(Table(spec, ["if", "lif", "psn"], ["d"], cells, {}, counts=counts), "md")
     assert text.count("**0.90 (n=1)**") == 2 and "**0.80" not in text  # cells hold percent already
+
+
+def test_runs_beside_this_one_are_counted_and_markers_of_killed_ones_cleared(tmp_path, monkeypatch):
+    from snnbench.train import resources
+
+    monkeypatch.setattr(resources, "RUNNING", tmp_path / "running")
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    try:
+        resources.announce_run()
+        for pid in (sleeper.pid, int(dead.stdout)):
+            (tmp_path / "running" / str(pid)).touch()
+        assert resources.other_runs() == 1  # the live one; the dead one's marker is removed
+        assert sorted(p.name for p in (tmp_path / "running").iterdir()) == sorted([str(os.getpid()), str(sleeper.pid)])
+        resources.retire_run()  # this process's run ended: it no longer counts for the others
+        assert not (tmp_path / "running" / str(os.getpid())).exists()
+    finally:
+        sleeper.kill()
 
 
 @pytest.mark.slow
