@@ -95,3 +95,9 @@ def test_the_grammar_maps_to_optuna_distributions():
                                                        ("trainer.batch_size", "int", False),
                                                        ("seed", "categorical", False)]
     assert (space[2].low, space[2].high, space[2].step) == (32, 128, 32)
+
+
+def test_a_search_without_a_space_is_refused_in_one_line_before_anything_runs(tmp_path):
+    proc = snnbench("train", "-m", "hydra/sweeper=optuna", "optim.lr=1e-3", runs_dir=tmp_path / "runs")
+    assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+    assert "needs a search space" in proc.stderr and not (tmp_path / "runs").exists()

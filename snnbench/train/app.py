@@ -4,6 +4,7 @@ the sweep's job records (a multirun: one failing config never stops the sweep)."
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import os
 import shutil
@@ -106,7 +107,18 @@ def check_launch(args: list[str]) -> list[str]:
         if override.key_or_group == "runs_dir":
             runs_dir = str(override.value())
     check_writable(Path(runs_dir))
+    if "hydra/sweeper=optuna" in args:
+        check_search([a for a in args if "=" in a and not a.startswith(("-", "hydra"))])
     return default_launcher(overrides, cfg)
+
+
+def check_search(arguments: list[str]) -> None:
+    """An Optuna search refused in one line before it starts: without Optuna, or without a space to search."""
+    from snnbench.train.optuna_search import split_space
+
+    if importlib.util.find_spec("optuna") is None:
+        raise ConfigError("hydra/sweeper=optuna needs Optuna: pip install 'snnbench[optuna]'")
+    split_space(arguments)
 
 
 def gpus_visible() -> bool:
