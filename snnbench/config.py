@@ -144,7 +144,7 @@ def check_command(args: list[str]) -> DictConfig:
     overrides = parse_overrides([a for a in rest if "=" in a and not a.startswith("-")])
     dirs = [a for d in config_dirs for a in ("--config-dir", d)]
     own = [o for o in overrides if not o.key_or_group.startswith("hydra")]
-    first = [o.input_line if not o.is_sweep_override() else f"{o.key_or_group}={first_value(o)}" for o in own]
+    first = [o.input_line if not o.is_sweep_override() else f"{o.key_or_group}={sweep_values(o)[0]}" for o in own]
     cfg = compose([*dirs, *first])
     groups = config_groups(config_dirs)
     for override in own:
@@ -177,10 +177,6 @@ def sweep_values(override: Override) -> list[str]:
         kind = int if "int" in value.tags else float
         return [repr(kind(value.start)), repr(kind(value.end))]
     return list(override.sweep_string_iterator())
-
-
-def first_value(override: Override) -> str:
-    return sweep_values(override)[0]
 
 
 def sweep_size(override: Override) -> int:

@@ -26,6 +26,8 @@ NIR at ``v > v_th``.
 from __future__ import annotations
 
 import argparse
+import importlib.util
+import os
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +41,12 @@ from snnbench.neurons.contract import neuron_layers
 
 DEFAULT_DT = 1e-4
 NORMS = (nn.BatchNorm1d, nn.BatchNorm2d)
+#: SpikingJelly's neuron classes with a NIR node (by exact class name: a subclass may change the dynamics)
+EXPRESSIBLE = {"LIFNode", "ParametricLIFNode", "IFNode"}
+
+
+def _pair(value: int | tuple[int, int]) -> np.ndarray:
+    return np.broadcast_to(np.asarray(value), (2,)).copy()
 
 
 def _array(value: torch.Tensor | float, shape: tuple[int, ...]) -> np.ndarray:
@@ -46,24 +54,19 @@ def _array(value: torch.Tensor | float, shape: tuple[int, ...]) -> np.ndarray:
 
 
 def neuron_node(module: nn.Module, shape: tuple[int, ...], dt: float) -> Any:
-    """The NIR node of one SpikingJelly neuron layer over a step of ``shape``; ConfigError for one NIR cannot
-    express."""
+    """The NIR node of one IF, LIF or PLIF layer over a step of ``shape`` (see the module docstring)."""
     import nir
 
-    if isinstance(module, (neuron.LIFNode, neuron.ParametricLIFNode, neuron.IFNode)) and module.v_reset is None:
+    if module.v_reset is None:
         raise ConfigError(f"{type(module).__name__} resets by subtracting its threshold (v_reset: null), and NIR's "
                           f"neurons reset to v_reset: train with neuron.v_reset=0.0 to export to NIR")
-    threshold, reset = _array(module.v_threshold, shape), _array(module.v_reset or 0.0, shape)
-    if isinstance(module, (neuron.LIFNode, neuron.ParametricLIFNode)):
-        tau = float(1.0 / module.w.sigmoid()) if isinstance(module, neuron.ParametricLIFNode) else float(module.tau)
-        r = 1.0 if module.decay_input else tau
-        return nir.LIF(tau=_array(tau * dt, shape), r=_array(r, shape), v_leak=reset.copy(), v_threshold=threshold,
-                       v_reset=reset)
+    threshold, reset = _array(module.v_threshold, shape), _array(module.v_reset, shape)
     if isinstance(module, neuron.IFNode):
         return nir.IF(r=_array(1.0 / dt, shape), v_threshold=threshold, v_reset=reset)
-    raise ConfigError(f"NIR has no primitive for the neuron {type(module).__name__}: it expresses IF, LIF and PLIF "
-                      f"with a reset to v_reset (neuron=if, lif or plif with neuron.v_reset=0.0); the PSN family and "
-                      f"its successors mix time steps, which no NIR node does")
+    tau = float(1.0 / module.w.sigmoid()) if isinstance(module, neuron.ParametricLIFNode) else float(module.tau)
+    r = 1.0 if module.decay_input else tau
+    return nir.LIF(tau=_array(tau * dt, shape), r=_array(r, shape), v_leak=reset.copy(), v_threshold=threshold,
+                   v_reset=reset)
 
 
 def _fold(weight: torch.Tensor, bias: torch.Tensor | None, norm: nn.Module | None) -> tuple[np.ndarray, np.ndarray]:
@@ -96,7 +99,7 @@ def nir_graph(model: nn.Module, step_shape: tuple[int, ...], dt: float = DEFAULT
     """The NIR graph of ``model`` (a chain of layers, in eval mode) for inputs of one step of ``step_shape``."""
     import nir
 
-    unsupported = sorted({type(m).__name__ for m in neuron_layers(model)} - {"LIFNode", "ParametricLIFNode", "IFNode"})
+    unsupported = sorted({type(m).__name__ for m in neuron_layers(model)} - EXPRESSIBLE)
     if unsupported:
         raise ConfigError(f"NIR has no primitive for {', '.join(unsupported)}: it expresses IF, LIF and PLIF with a "
                           f"reset to v_reset; the PSN family and its successors mix time steps, which no NIR node does")
@@ -119,9 +122,8 @@ def nir_graph(model: nn.Module, step_shape: tuple[int, ...], dt: float = DEFAULT
             node, probe = nir.Affine(weight=weight, bias=bias), nn.Linear.forward(module, probe)
             name, i = f"affine{name}", i + (2 if norm is not None else 1)
         elif isinstance(module, nn.AvgPool2d):
-            node = nir.AvgPool2d(kernel_size=np.array(nn.modules.utils._pair(module.kernel_size)),
-                                 stride=np.array(nn.modules.utils._pair(module.stride or module.kernel_size)),
-                                 padding=np.array(nn.modules.utils._pair(module.padding)))
+            node = nir.AvgPool2d(kernel_size=_pair(module.kernel_size), stride=_pair(module.stride or module.kernel_size),
+                                 padding=_pair(module.padding))
             probe = nn.functional.avg_pool2d(probe, module.kernel_size, module.stride, module.padding)
             name, i = f"pool{name}", i + 1
         elif isinstance(module, nn.Flatten):
@@ -159,7 +161,9 @@ def export(run: Path, out: Path | None, dt: float = DEFAULT_DT, config_dirs: tup
                 "discretisation": "one SpikingJelly step = dt; tau_nir = tau * dt; forward Euler"}
     graph = nir_graph(loaded.model, step_shape, dt, metadata)
     out = out or loaded.path / "model.nir"
-    nir.write(str(out), graph)
+    partial = out.with_name(f".{out.name}.partial")  # a failed write leaves no half-written graph under the name
+    nir.write(str(partial), graph)
+    os.replace(partial, out)
     return out
 
 
@@ -179,9 +183,7 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--config-dir", "-cd", action="append", default=[], metavar="DIR",
                         help="your own config folders, if the run used a neuron or dataset of yours")
     args = parser.parse_args(argv)
-    try:
-        import nir  # noqa: F401
-    except ImportError:
-        raise ConfigError("NIR export needs the nir package: pip install 'snnbench[nir]'") from None
+    if importlib.util.find_spec("nir") is None:
+        raise ConfigError("NIR export needs the nir package: pip install 'snnbench[nir]'")
     out = export(args.run, args.out, args.dt, tuple(args.config_dir))
     print(f"wrote {out} (NIR graph; one time step = {args.dt} s)")

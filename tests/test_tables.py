@@ -132,3 +132,19 @@ def test_successor_tables_without_runs_show_their_papers_numbers_and_every_cell_
     assert f"paper: the numbers reported by {source}" in text and f"{cells} cells missing" in text
     body = [line.split("|")[2:-1] for line in text.splitlines() if line.startswith("| ") and " paper" not in line]
     assert sum(cell.strip() == "missing" for row in body for cell in row) == cells
+
+
+def test_order_k_draws_a_line_per_dataset_never_pooling_them(monkeypatch, tmp_path):
+    import pandas as pd
+
+    from snnbench.report import plots
+
+    done = pd.DataFrame([{"neuron": "masked_psn", "dataset": d, "neuron.k": k, "best_test_acc": acc}
+                         for d, acc in (("seq_digits", 0.9), ("pixel_digits", 0.5)) for k in (2, 4)])
+    seen = {}
+    monkeypatch.setattr(plots, "_save", lambda fig, out: seen.setdefault("fig", fig) and [])
+    plots.order_k(done, tmp_path / "k")
+    ax = seen["fig"].axes[0]
+    handles, labels = ax.get_legend_handles_labels()  # errorbar containers: their first line is the data
+    ours = {label: list(handle.lines[0].get_ydata()) for handle, label in zip(handles, labels) if "ours" in label}
+    assert ours == {"masked_psn (ours, pixel_digits)": [50.0, 50.0], "masked_psn (ours, seq_digits)": [90.0, 90.0]}

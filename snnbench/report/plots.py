@@ -129,8 +129,9 @@ def learning_curves(done: pd.DataFrame, out: Path, by: str = "neuron") -> list[P
 
 
 def order_k(done: pd.DataFrame, out: Path) -> list[Path]:
-    """Best test accuracy against the order k of masked and sliding PSN; the paper's points (sequential CIFAR-100,
-    its Figure 4) are labelled with their dataset, and drawn filled only beside runs of that dataset."""
+    """Best test accuracy against the order k of masked and sliding PSN, a line per dataset; the paper's points
+    (sequential CIFAR-100, its Figure 4) are labelled with their dataset, and drawn filled only beside runs of that
+    dataset."""
     fig, ax = plt.subplots(figsize=(6, 4))
     paper = pd.DataFrame(yaml.safe_load(paper_file().read_text())["entries"])
     paper = paper[paper["table"] == "order_k"]
@@ -139,10 +140,13 @@ def order_k(done: pd.DataFrame, out: Path) -> list[Path]:
     for i, neuron in enumerate(["masked_psn", "sliding_psn"]):
         style, marker = STYLES[i]
         color = ("#D55E00", "#0072B2")[i]  # Okabe-Ito vermillion and blue: told apart without colour vision too
-        ours = done[done["neuron"] == neuron].groupby("neuron.k")["best_test_acc"].agg(["mean", "std"]) * 100
-        if len(ours):
-            ax.errorbar(ours.index, ours["mean"], yerr=ours["std"].fillna(0), linestyle=style, marker=marker,
-                        color=color, capsize=3, label=f"{neuron} (ours)")
+        datasets = sorted(done.loc[done["neuron"] == neuron, "dataset"].unique())
+        for j, dataset in enumerate(datasets):  # one line per dataset: runs of different data are never pooled
+            runs = done[(done["neuron"] == neuron) & (done["dataset"] == dataset)]
+            ours = runs.groupby("neuron.k")["best_test_acc"].agg(["mean", "std"]) * 100
+            ax.errorbar(ours.index, ours["mean"], yerr=ours["std"].fillna(0), linestyle=STYLES[j % len(STYLES)][0],
+                        marker=marker, color=color, capsize=3,
+                        label=f"{neuron} (ours" + (f", {dataset})" if len(datasets) > 1 else ")"))
         ref = paper[paper["neuron"] == neuron]
         ax.plot(ref["neuron.k"], ref["value"], linestyle="none", marker=marker, markersize=8, markeredgewidth=1.5,
                 markerfacecolor=color if same else "none", color=color, alpha=0.6 if same else 1.0,

@@ -8,7 +8,6 @@ also changes the floating-point results on CPU, so it is recorded with every run
 
 from __future__ import annotations
 
-import atexit
 import os
 import tempfile
 import time
@@ -54,11 +53,10 @@ RUNNING = Path(tempfile.gettempdir()) / f"snnbench-{os.getuid() if hasattr(os, '
 
 
 def announce_run() -> None:
-    """Say that this process trains (a file named by its pid, removed at exit), for :func:`other_runs`."""
+    """Say that this process trains (a file named by its pid, removed by :func:`retire_run` when the run ends), for
+    :func:`other_runs`."""
     RUNNING.mkdir(parents=True, exist_ok=True)
-    mine = RUNNING / str(os.getpid())
-    mine.touch()
-    atexit.register(lambda: mine.unlink(missing_ok=True))
+    (RUNNING / str(os.getpid())).touch()
 
 
 def retire_run() -> None:
