@@ -9,8 +9,9 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
-from conftest import results, snnbench
+from conftest import metrics, results, snnbench
 
 pytestmark = pytest.mark.slow  # processes and training runs: the full suite, not the fast tier
 
@@ -83,6 +84,53 @@ def test_parallel_local_sweep(tmp_path):
     proc = snnbench("train", "-m", "hydra/launcher=parallel", "neuron=lif,psn", "trainer.epochs=1", runs_dir=runs)
     assert proc.returncode == 0, proc.stderr
     assert sorted(r["neuron"] for r in results(runs) if r["status"] == "done") == ["lif", "psn"]
+
+
+def test_a_default_sweep_on_cpus_runs_in_parallel_with_the_serial_metrics_and_no_warning(tmp_path):
+    """Without a GPU, ``-m`` runs its jobs in parallel (one process per core, one thread each) and ends with the
+    metrics of the same runs made one after another with one thread. Its workers are ended at the sweep's end: no
+    semaphore of theirs may be reported leaked (tqdm's multiprocessing lock was, at the end of every such sweep)."""
+    from snnbench.train.app import gpus_visible
+    from snnbench.train.launch import usable_cpus
+
+    if usable_cpus() < 2 or gpus_visible():
+        pytest.skip("a -m sweep is parallel by default only on a machine of 2 or more cores without a GPU")
+    sweep = ("train", "-m", "neuron=lif,psn", "trainer.epochs=2")
+    parallel = snnbench(*sweep, runs_dir=tmp_path / "parallel")
+    serial = snnbench(*sweep, "hydra/launcher=basic", "trainer.threads=1", runs_dir=tmp_path / "serial")
+    assert parallel.returncode == 0 == serial.returncode, parallel.stderr + serial.stderr
+    assert "Joblib.Parallel(n_jobs=" in parallel.stdout + parallel.stderr
+    assert "leaked" not in parallel.stderr and "Warning" not in parallel.stderr, parallel.stderr
+    by_neuron = {}
+    for runs in (tmp_path / "parallel", tmp_path / "serial"):
+        for record in results(runs):
+            assert record["status"] == "done" and record["threads"] == 1
+            by_neuron.setdefault(record["neuron"], []).append(metrics(Path(record["run_dir"])))
+    assert sorted(by_neuron) == ["lif", "psn"]
+    assert all(len(pair) == 2 and pair[0] == pair[1] for pair in by_neuron.values())
+
+
+WORKERS_FORKED_FROM_THE_SERVER = """
+import sys
+from joblib import Parallel, delayed
+from omegaconf import OmegaConf
+from snnbench.train.worker_server import WorkerServer
+
+def imported_before_the_job():
+    import sys
+    return all(m in sys.modules for m in ("torch", "torch._dynamo", "snnbench.train.loop"))
+
+launcher = {"_target_": "hydra_plugins.hydra_joblib_launcher.joblib_launcher.JoblibLauncher"}
+WorkerServer().on_multirun_start(OmegaConf.create({"hydra": {"launcher": launcher}}))
+print("torch" in sys.modules, Parallel(n_jobs=2, backend="loky")(delayed(imported_before_the_job)() for _ in range(2)))
+"""
+
+
+def test_a_parallel_sweeps_workers_start_with_the_training_imports_done_and_this_process_without_them(tmp_path):
+    proc = subprocess.run([sys.executable, "-c", WORKERS_FORKED_FROM_THE_SERVER], capture_output=True, text=True,
+                          cwd=tmp_path, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["False", "[True,", "True]"]
 
 
 def test_submitit_local_sweep_and_slurm_preset(tmp_path):

@@ -9,6 +9,7 @@ import logging
 import os
 import shutil
 import sys
+import threading
 from pathlib import Path
 
 import hydra
@@ -59,6 +60,7 @@ def run_one(cfg: DictConfig, command_line: list[str]) -> dict | None:
     multirun = HydraConfig.get().mode == RunMode.MULTIRUN
     run_dir = str(RunFolder.for_config(cfg).path)
     if multirun:
+        thread_lock_for_progress_bars()
         record_job("running", run_dir)
     try:
         outcome = train(cfg, launch)
@@ -82,6 +84,16 @@ def run_one(cfg: DictConfig, command_line: list[str]) -> dict | None:
     elif EXIT_CODES[outcome.kind]:
         sys.exit(EXIT_CODES[outcome.kind])
     return dict(outcome.record) if outcome.kind != "held" else None
+
+
+def thread_lock_for_progress_bars() -> None:
+    """tqdm's default lock is a multiprocessing one, a semaphore that Python's resource tracker follows. A parallel
+    sweep's workers are killed once the jobs are done (:func:`release_workers`), so the tracker would report their
+    semaphores as leaked (a warning at the end of every parallel sweep). A job's progress bars are written by one
+    process, which needs only a thread lock."""
+    from tqdm import tqdm
+
+    tqdm.set_lock(threading.RLock())
 
 
 def check_launch(args: list[str]) -> list[str]:
