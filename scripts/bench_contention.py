@@ -5,7 +5,7 @@ nothing (a benchmark, not a test). Run it on an otherwise idle machine.
 
     python scripts/bench_contention.py                         # the default and the candidate settings
     python scripts/bench_contention.py --variants default,threads1 --repeats 5
-    python scripts/bench_contention.py --source /path/to/other/checkout    # e.g. the parent commit
+    python scripts/bench_contention.py --python ../old/.venv/bin/python    # another commit, installed in its venv
 
 Each figure is the median, over ``--repeats`` rounds, of the median training seconds per epoch after the first
 (6 epochs of the quick start). "two at once" starts two identical runs together and reports each one's time;
@@ -39,8 +39,8 @@ def cpus() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
-def start(args: list[str], env: dict[str, str], runs: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "snnbench", "train", *args, f"runs_dir={runs}"], env=env,
+def start(python: str, args: list[str], env: dict[str, str], runs: str) -> subprocess.Popen:
+    return subprocess.Popen([python, "-m", "snnbench", "train", *args, f"runs_dir={runs}"], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
 
 
@@ -50,10 +50,10 @@ def epoch_seconds(runs: str) -> float | None:
     return statistics.median(r["train_s"] for r in rows[1:]) if len(rows) > 1 else None
 
 
-def together(jobs: list[tuple[list[str], dict[str, str]]], timeout: float) -> list[float | None]:
+def together(python: str, jobs: list[tuple[list[str], dict[str, str]]], timeout: float) -> list[float | None]:
     """Start ``jobs`` (overrides, env) at once; each one's seconds per epoch."""
     folders = [tempfile.mkdtemp(prefix="bench_") for _ in jobs]
-    procs = [start(args, env, folder) for (args, env), folder in zip(jobs, folders)]
+    procs = [start(python, args, env, folder) for (args, env), folder in zip(jobs, folders)]
     deadline = time.monotonic() + timeout
     for proc in procs:
         try:
@@ -67,9 +67,9 @@ def median(values: list[float | None]) -> float | None:
     return None if not values or None in values else statistics.median(values)
 
 
-def sweep_seconds(args: list[str], env: dict[str, str], runs: str) -> float:
+def sweep_seconds(python: str, args: list[str], env: dict[str, str], runs: str) -> float:
     begin = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "snnbench", "train", "-m", *args, f"runs_dir={runs}"], env=env,
+    subprocess.run([python, "-m", "snnbench", "train", "-m", *args, f"runs_dir={runs}"], env=env,
                    check=True, capture_output=True)
     return time.perf_counter() - begin
 
@@ -87,13 +87,14 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=6)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--timeout", type=float, default=600.0, help="seconds per condition before giving up")
-    parser.add_argument("--source", type=Path, default=None, help="run snnbench from this checkout instead")
+    parser.add_argument("--python", default=sys.executable,
+                        help="run snnbench with this interpreter: a virtual environment with another commit installed "
+                             "(git worktree add ../old REV; python -m venv ../old/.venv; ../old/.venv/bin/pip install "
+                             "-e ../old). A checkout on PYTHONPATH would not do: the installed snnbench.configs stays")
     parser.add_argument("--no-sweep", action="store_true", help="skip the parallel-vs-serial sweep")
     parser.add_argument("--sweep-only", action="store_true", help="only the parallel-vs-serial sweep")
     args = parser.parse_args()
     base = {k: v for k, v in os.environ.items() if k not in ("SNNBENCH_THREADS", "OMP_WAIT_POLICY")}
-    if args.source:
-        base["PYTHONPATH"] = f"{args.source.resolve()}{os.pathsep}{base.get('PYTHONPATH', '')}"
     c = cpus()
     names = args.variants.split(",")
     epochs = [f"trainer.epochs={args.epochs}"]
@@ -102,12 +103,12 @@ def main() -> None:
         for name in names:
             extra, env = VARIANTS[name][0], {**base, **VARIANTS[name][1]}
             job = ([*epochs, *extra], env)
-            results[name].setdefault("alone", []).append(together([job], args.timeout)[0])
-            results[name].setdefault("pair", []).extend(together([job, job], args.timeout))
+            results[name].setdefault("alone", []).append(together(args.python, [job], args.timeout)[0])
+            results[name].setdefault("pair", []).extend(together(args.python, [job, job], args.timeout))
             spinners = [subprocess.Popen([sys.executable, "-c", SPINNER]) for _ in range(c)]
             try:
                 time.sleep(0.5)
-                results[name].setdefault("spinners", []).append(together([job], args.timeout)[0])
+                results[name].setdefault("spinners", []).append(together(args.python, [job], args.timeout)[0])
             finally:
                 for spinner in spinners:
                     spinner.kill()
@@ -124,19 +125,20 @@ def main() -> None:
     same = True
     for _ in range(args.repeats):  # interleaved rounds; the median of each
         with tempfile.TemporaryDirectory() as serial_runs, tempfile.TemporaryDirectory() as default_runs:
-            timings["serial"].append(sweep_seconds([*sweep, "hydra/launcher=basic", "trainer.threads=1"], base,
+            timings["serial"].append(sweep_seconds(args.python, [*sweep, "hydra/launcher=basic", "trainer.threads=1"], base,
                                                    serial_runs))
-            timings["default"].append(sweep_seconds(sweep, base, default_runs))
+            timings["default"].append(sweep_seconds(args.python, sweep, base, default_runs))
             same = same and metrics_of(serial_runs) == metrics_of(default_runs)
     serial, default = statistics.median(timings["serial"]), statistics.median(timings["default"])
     print(f"sweep of 4 runs x 10 epochs, median of {args.repeats}: serial (hydra/launcher=basic, 1 thread) "
           f"{serial:.1f} s, default -m launcher {default:.1f} s: speed-up {serial / default:.2f}x; per-epoch "
-          f"metrics identical to the serial runs': {same}")
+          f"metrics identical to the serial runs': {same}"
+          + (f"; snnbench run by {args.python}" if args.python != sys.executable else ""))
 
 
 def print_table(table: dict, fastest: float | None, args: argparse.Namespace, c: int) -> None:
     print(f"quick start, {args.epochs} epochs, {c} usable cores, median of {args.repeats} (s/epoch after the first)"
-          + (f"; snnbench from {args.source}" if args.source else ""))
+          + (f"; snnbench run by {args.python}" if args.python != sys.executable else ""))
     print(f"| setting | alone | two runs at once (each) | beside {c} spinners | alone / fastest alone | "
           f"two at once / alone | spinners / alone |")
     print("|---|---|---|---|---|---|---|")
