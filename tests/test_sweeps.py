@@ -126,6 +126,7 @@ print("torch" in sys.modules, Parallel(n_jobs=2, backend="loky")(delayed(importe
 """
 
 
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the fork server is used on Linux only")
 def test_a_parallel_sweeps_workers_start_with_the_training_imports_done_and_this_process_without_them(tmp_path):
     proc = subprocess.run([sys.executable, "-c", WORKERS_FORKED_FROM_THE_SERVER], capture_output=True, text=True,
                           cwd=tmp_path, timeout=300)

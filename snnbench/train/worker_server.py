@@ -5,6 +5,7 @@ without 3 s of imports of its own; the server imports them while this process st
 from __future__ import annotations
 
 import multiprocessing
+import sys
 from typing import Any
 
 from hydra.experimental.callback import Callback
@@ -16,11 +17,12 @@ PRELOAD = "snnbench.train.worker_preload"
 class WorkerServer(Callback):
     """At the start of a multirun on Hydra's joblib launcher (``hydra/launcher=parallel``, the default ``-m`` on a
     machine without a GPU): loky's workers are started by the standard library's fork server, with
-    :data:`PRELOAD` imported in it. Where there is no fork server (Windows), loky starts them as usual."""
+    :data:`PRELOAD` imported in it. On Linux only: elsewhere loky starts them as usual (macOS's system libraries
+    are not safe to use in a process forked after they were loaded; Windows has no fork)."""
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         launcher = str(config.hydra.launcher.get("_target_", "")).lower()
-        if "joblib" not in launcher or "forkserver" not in multiprocessing.get_all_start_methods():
+        if "joblib" not in launcher or not sys.platform.startswith("linux"):
             return
         from multiprocessing import forkserver
 
