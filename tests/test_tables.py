@@ -142,7 +142,7 @@ def test_order_k_draws_a_line_per_dataset_never_pooling_them(monkeypatch, tmp_pa
     done = pd.DataFrame([{"neuron": "masked_psn", "dataset": d, "neuron.k": k, "best_test_acc": acc}
                          for d, acc in (("seq_digits", 0.9), ("pixel_digits", 0.5)) for k in (2, 4)])
     seen = {}
-    monkeypatch.setattr(plots, "_save", lambda fig, out: seen.setdefault("fig", fig) and [])
+    monkeypatch.setattr(plots, "_save", lambda fig, out: seen.update(fig=fig) or [])  # keep the figure, write nothing
     plots.order_k(done, tmp_path / "k")
     ax = seen["fig"].axes[0]
     handles, labels = ax.get_legend_handles_labels()  # errorbar containers: their first line is the data
